@@ -76,6 +76,8 @@ WAY_TAGS = ("highway", "name", "ref", "foot", "access", "footway", "sidewalk", "
 CACHE_FORMAT = 2
 #: minimum edge length, so that zero-length edges stay edges in sparse matrices
 MIN_LENGTH_M = 0.01
+#: centerline ends closer than this are one node (cities publish shared vertices; 10 cm absorbs reprojection noise)
+NODE_TOLERANCE_M = 0.1
 
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf", ".pbf", ".xml", ".osm.xml")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
@@ -225,7 +227,7 @@ def _graph_from_osm(path: Path, drop: tuple[str, ...]) -> tuple[nx.MultiDiGraph,
                 n_edges += 2
     except RuntimeError as exc:  # osmium's error for corrupt / truncated files
         raise InputError(f"network file {path}: not a readable OSM file ({exc})") from exc
-    if not nodes:
+    if G.number_of_edges() == 0:
         raise NetworkError(
             f"network file {path}: no walkable ways found ({report.rows_read:,} ways read); "
             "is this an OpenStreetMap extract with highway=* ways?"
@@ -342,7 +344,7 @@ def _graph_from_centerlines(
     starts = shapely.get_coordinates(shapely.get_point(geoms, 0))
     ends = shapely.get_coordinates(shapely.get_point(geoms, -1))
     ends_xy = np.vstack([starts, ends])
-    node_of = _cluster_points(ends_xy, tolerance_m=0.5)
+    node_of = _cluster_points(ends_xy, tolerance_m=NODE_TOLERANCE_M)
     k = len(geoms)
     nxy = np.zeros((int(node_of.max()) + 1, 2))
     nxy[node_of] = ends_xy
