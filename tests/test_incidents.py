@@ -116,6 +116,8 @@ def test_cobra_output_types_and_order(cobra: tuple[pd.DataFrame, LoadReport]) ->
     assert df["time_known"].dtype == bool
     assert df["sensitive"].dtype == bool
     assert df["line"].dtype == np.int64
+    assert pd.api.types.is_string_dtype(df["incident_id"])
+    assert pd.api.types.is_string_dtype(df["category"])
     assert (df["severity"] > 0).all()
     assert df["incident_id"].is_unique
     assert df.sort_values(["occurred_at", "incident_id"]).index.equals(df.index)
@@ -550,6 +552,21 @@ def test_swapped_columns_without_area_are_not_guessed() -> None:
 
 def test_out_of_area_rows_are_kept_without_area() -> None:
     assert len(_kept_ids(BAD_INC / "out_of_area.csv")) == 6
+
+
+def test_datetime_key_replaces_the_adapters_date_and_time() -> None:
+    df = load_incidents(
+        GOOD_INC / "lapd_rows_unpadded_time.csv", adapter="lapd", mapping={"datetime": "Date Rptd"}
+    ).data.set_index("incident_id")
+    assert df.loc["010304468", "occurred_at"] == pd.Timestamp("2020-01-08 00:00")  # "01/08/2020 00:00"
+    assert df.loc["010304468", "time_known"]  # the value carries a time, even at midnight
+
+
+def test_every_bad_file_is_exercised() -> None:
+    source = Path(__file__).read_text(encoding="utf-8")
+    files = [p.name for p in BAD_INC.iterdir() if p.suffix != ".md"]
+    assert len(files) >= 20
+    assert [name for name in files if f'"{name}"' not in source] == []
 
 
 def test_bad_date_format_reason_names_the_format() -> None:

@@ -1,0 +1,752 @@
+"""Incident records (APD COBRA, LAPD, any CSV or point layer) -> one clean table + a load report.
+
+Every source goes through a :class:`ColumnMapping` that names the columns holding the id, the
+coordinates, the date (and time) and the category. The built-in adapters are just mappings
+(``cobra``, ``lapd``); a new city needs a mapping, not code. Bad rows are skipped and counted
+in the :class:`~passages._validate.LoadReport` with their 1-based physical line numbers.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import functools
+import io
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from passages._errors import InputError
+from passages._validate import Loaded, LoadReport, existing_file
+
+__all__ = [
+    "DEFAULT_SENSITIVE",
+    "DEFAULT_SEVERITY",
+    "FALLBACK_SEVERITY",
+    "ColumnMapping",
+    "is_sensitive",
+    "load_incidents",
+    "severity_of",
+]
+
+logger = logging.getLogger(__name__)
+
+Adapter = Literal["auto", "cobra", "lapd", "generic"]
+Area = tuple[float, float, float, float]
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+TimeArray = npt.NDArray[np.datetime64]
+DeltaArray = npt.NDArray[np.timedelta64]
+
+#: Severity weight by category pattern (case-insensitive regular expression, searched anywhere in
+#: the category). The FIRST pattern that matches wins, top to bottom, so specific patterns come
+#: before general ones ("aggravated assault" before "assault", "auto theft" before "theft").
+#: Patterns given by the scenario (``severity=``) are tried before these and so win.
+DEFAULT_SEVERITY: dict[str, float] = {
+    r"homicide|murder|manslaughter": 10.0,
+    r"\brape|sexual|sodomy|oral copulation|sex,\s*unlawful|unlawful sex|lascivious": 8.0,
+    r"agg\w*\.?[ -]*assault|assault with (a )?deadly weapon|shots fired|shooting": 6.0,
+    r"robbery": 5.0,
+    r"simple assault|battery|assault": 3.0,
+    r"burglary": 2.0,
+    r"auto theft|motor vehicle theft|vehicle\s*-\s*(attempt(ed)?\s+)?stolen|stolen vehicle": 1.5,
+    r"larceny|theft|shoplift|stolen|pickpocket|purse snatch": 1.0,
+    r"vandalism|criminal damage|graffiti": 0.75,
+}
+#: weight of a category no pattern matches
+FALLBACK_SEVERITY = 1.0
+
+#: Categories flagged ``sensitive``: sexual offences, domestic incidents, offences against
+#: children (case-insensitive regular expressions; LAPD abbreviates child as "CHLD").
+DEFAULT_SENSITIVE: tuple[str, ...] = (
+    r"\brape|\bsex|sodomy|lewd|lascivious|indecent|oral copulation|peeping tom",
+    r"pimping|pandering|prostitut",
+    r"domestic|intimate partner|spousal",
+    r"child|\bchld\b|juvenile|\bminors?\b",
+)
+
+REASON_DUPLICATE = "duplicate row"
+REASON_MALFORMED = "malformed row (number of fields differs from the header)"
+REASON_NO_DATE = "missing date"
+REASON_IMPOSSIBLE_DATE = "impossible date (no such calendar day, e.g. 2021-02-30)"
+REASON_DATE_RANGE = "date out of range (before 1900 or after 2100)"
+REASON_NO_XY = "missing coordinates (empty or NaN)"
+REASON_BAD_XY = "non-numeric coordinates"
+REASON_ZERO_XY = "zero coordinates (0 marks an unknown location)"
+REASON_RANGE_XY = "coordinates outside valid lat/lon range"
+REASON_NO_GEOMETRY = "missing geometry"
+REASON_NOT_POINT = "not a point geometry"
+REASON_AREA = "outside the network area"
+REASON_SENSITIVE = "sensitive category (enable incidents.include_sensitive to use)"
+
+_TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p", "%H:%M:%S.%f")
+#: tried in order, date part x time part; US month-first only (set date_format for day-first data)
+_DATE_FORMATS = tuple(
+    day + clock
+    for day in ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%d.%m.%Y")
+    for clock in ("", *(sep + t for sep in " T" for t in _TIME_FORMATS))
+)
+_DATE_HINT = "e.g. 2021-01-31, 1/31/2021 or 01/31/2021 12:00:00 AM"
+_TZ_SUFFIX = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)(?:Z|[+-]\d\d:?\d\d)$"
+_DATE_SHAPE = r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b|^(\d{1,2})[-/](\d{1,2})[-/](\d{2}|\d{4})\b"
+_MISSING_TOKENS = ("", "nan", "na", "n/a", "null", "none")
+_VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
+_KEY_PREFIX = "incidents.columns."
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which source column holds each incident field (``None`` = not set).
+
+    Attributes
+    ----------
+    id
+        Incident/report number; unset or empty -> ``line-<n>``.
+    lat, lon
+        Coordinates in degrees (CSV only; point layers use their geometry).
+    date
+        The day, optionally with a time of day.
+    time
+        Time of day, combined with ``date`` ("22:30", "10:30 PM", or HHMM like "2230", "30").
+    datetime
+        Alternative to ``date`` + ``time``: one column holding both.
+    category
+        The offence category, as the source writes it.
+    date_format, time_format
+        Optional :func:`~datetime.datetime.strptime` formats; by default a list of common
+        formats is tried (US month-first; set ``date_format="%d/%m/%Y"`` for day-first data).
+    """
+
+    id: str | None = None
+    lat: str | None = None
+    lon: str | None = None
+    date: str | None = None
+    time: str | None = None
+    datetime: str | None = None
+    category: str | None = None
+    date_format: str | None = None
+    time_format: str | None = None
+
+    @classmethod
+    def from_value(cls, value: ColumnMapping | Mapping[str, str | None] | None) -> ColumnMapping:
+        """Build a mapping from a dict (keys as the attributes), checking keys and values."""
+        if value is None:
+            return cls()
+        if isinstance(value, ColumnMapping):
+            return value
+        allowed = [f.name for f in fields(cls)]
+        unknown = sorted(str(k) for k in value if k not in allowed)
+        if unknown:
+            raise InputError(
+                f"unknown incident column mapping key(s): {', '.join(unknown)}; "
+                f"accepted: {', '.join(allowed)}"
+            )
+        clean: dict[str, str | None] = {}
+        for key, col in value.items():
+            if col is not None and not isinstance(col, str):
+                raise InputError(f"{_KEY_PREFIX}{key} must be a column name (text); got {col!r}")
+            clean[key] = col.strip() or None if col is not None else None
+        return cls(**clean)
+
+    def over(self, base: ColumnMapping) -> ColumnMapping:
+        """This mapping, with every unset key taken from ``base``."""
+        changes = {f.name: getattr(self, f.name) for f in fields(self)}
+        return replace(base, **{k: v for k, v in changes.items() if v is not None})
+
+
+_ADAPTERS: dict[str, ColumnMapping] = {
+    "cobra": ColumnMapping(
+        id="offense_id",
+        lat="lat",
+        lon="long",
+        date="occur_date",
+        time="occur_time",
+        category="UC2_Literal",
+    ),
+    "lapd": ColumnMapping(
+        id="DR_NO",
+        lat="LAT",
+        lon="LON",
+        date="DATE OCC",
+        time="TIME OCC",
+        category="Crm Cd Desc",
+    ),
+}
+
+
+@dataclass
+class _Raw:
+    """Source rows as text, before any check."""
+
+    frame: pd.DataFrame  # one str column per source column, index 0..n-1
+    line: npt.NDArray[np.int64]  # 1-based physical line (CSV) or feature number
+    duplicate: BoolArray  # the same as an earlier row in every field (and geometry)
+    lonlat: tuple[FloatArray, FloatArray] | None = None  # from point geometries
+    geom_reason: npt.NDArray[np.object_] | None = None  # "" where the geometry is a point
+
+
+def load_incidents(
+    path: str | Path,
+    *,
+    adapter: Adapter | str = "auto",
+    mapping: ColumnMapping | Mapping[str, str | None] | None = None,
+    severity: Mapping[str, float] | None = None,
+    sensitive: Sequence[str] | None = None,
+    area: Area | Sequence[float] | None = None,
+    include_sensitive: bool = False,
+) -> Loaded[gpd.GeoDataFrame]:
+    """Load incident records from a CSV file or a point layer into one clean table.
+
+    Parameters
+    ----------
+    path
+        CSV (any delimiter among ``, ; tab |``; UTF-8, UTF-8 with BOM, UTF-16, else cp1252)
+        or a point layer (``.geojson``, ``.json``, ``.gpkg``, ``.shp``, ``.fgb``).
+    adapter
+        ``"cobra"`` (Atlanta Police COBRA), ``"lapd"`` (LAPD Crime Data 2020-), ``"generic"``
+        (needs ``mapping``) or ``"auto"``: COBRA/LAPD recognised by their columns.
+    mapping
+        Column names (see :class:`ColumnMapping`); keys given override the adapter's.
+    severity
+        Extra or overriding category patterns -> weight (> 0), tried before
+        :data:`DEFAULT_SEVERITY`; the first match wins.
+    sensitive
+        Extra category patterns flagged sensitive, besides :data:`DEFAULT_SENSITIVE`.
+    area
+        ``(west, south, east, north)`` in degrees; rows outside are dropped. Also used to
+        detect swapped latitude/longitude columns.
+    include_sensitive
+        Keep sensitive categories (flagged ``sensitive=True``); by default they are dropped.
+
+    Returns
+    -------
+    Loaded[geopandas.GeoDataFrame]
+        EPSG:4326 points sorted by (``occurred_at``, ``incident_id``), index 0..n-1, with
+        ``incident_id``, ``occurred_at`` (naive local datetime64[ns]; the day at 00:00 when
+        the time is unknown), ``time_known``, ``category``, ``severity``, ``sensitive``,
+        ``line``; and the load report.
+
+    Raises
+    ------
+    InputFileNotFoundError
+        The file does not exist.
+    InputError
+        Not a readable table, no data rows, no column for a needed field, or no usable row.
+    """
+    p = existing_file(path, "incidents")
+    report = LoadReport(source=str(p), kind="incidents")
+    box = _check_area(area)
+    raw = _read_vector(p, report) if p.suffix.lower() in _VECTOR_SUFFIXES else _read_csv(p, report)
+    geo = raw.lonlat is not None
+    cm, col = _resolve(p, list(raw.frame.columns), adapter, mapping, geo=geo, report=report)
+    f, n = raw.frame, len(raw.frame)
+    reasons = np.full(n, "", dtype=object)
+
+    def flag(mask: npt.ArrayLike, why: str) -> None:
+        reasons[(reasons == "") & np.asarray(mask, dtype=bool)] = why
+
+    flag(raw.duplicate, REASON_DUPLICATE)
+
+    ids = f[col["id"]].str.strip() if "id" in col else pd.Series("", index=f.index, dtype=str)
+    no_id = (ids == "").to_numpy()
+    if no_id.any():
+        ids = ids.where(~no_id, pd.Series([f"line-{i}" for i in raw.line], index=f.index))
+        report.note(f"{int(no_id.sum()):,} rows have no incident id; named line-<n> instead")
+    live = pd.Series(reasons == "", index=f.index)
+    rank = ids[live].groupby(ids[live]).cumcount()
+    repeats = rank[rank > 0]
+    if len(repeats):
+        ids.loc[repeats.index] = ids.loc[repeats.index] + "#" + (repeats + 1).astype(str)
+        report.note(
+            f"{ids.loc[repeats.index].str.split('#').str[0].nunique():,} incident ids appear on "
+            "more than one row (one report, several offences): all rows kept, later ones "
+            "suffixed #2, #3, ..."
+        )
+
+    when_col = col.get("date", col.get("datetime", ""))
+    when, has_time, why = _parse_dates(f[when_col], cm.date_format, raw.line, report)
+    for reason in pd.unique(why[why != ""]):
+        flag(why == reason, str(reason))
+    if "time" in col and "date" in col:
+        tod, known = _parse_times(f[col["time"]], cm.time_format)
+        day: TimeArray = when.astype("datetime64[D]").astype("datetime64[us]")
+        when = day + tod
+    else:
+        known = has_time
+
+    lat, lon, xy_why = _coordinates(raw, col)
+    for reason in pd.unique(xy_why[xy_why != ""]):
+        flag(xy_why == reason, str(reason))
+    lat, lon = _unswap(lat, lon, box, reasons == "", report)
+    flag((lat == 0) | (lon == 0), REASON_ZERO_XY)
+    flag(~((np.abs(lat) <= 90) & (np.abs(lon) <= 180)), REASON_RANGE_XY)
+    if box is not None:
+        flag(~_inside(lon, lat, box), REASON_AREA)
+
+    category = f[col["category"]].str.strip()
+    sens = is_sensitive(category, sensitive=sensitive)
+    sev = severity_of(category, severity=severity)
+    if not include_sensitive:
+        flag(sens, REASON_SENSITIVE)
+
+    for reason in pd.unique(reasons[reasons != ""]):
+        report.drop_many(str(reason), raw.line[reasons == reason].tolist())
+    keep = reasons == ""
+    report.kept = int(keep.sum())
+    if report.kept == 0:
+        top = ", ".join(f"{r} ({c:,})" for r, c in report.dropped.most_common(3))
+        raise InputError(f"{p}: all {report.rows_read:,} rows were dropped: {top}")
+    unknown_time = int((~known & keep).sum())
+    if unknown_time:
+        report.note(f"{unknown_time:,} kept rows have no usable time of day (time_known False, 00:00)")
+    if (category[keep] == "").any():
+        report.note(f"{int((category[keep] == '').sum()):,} kept rows have an empty category")
+
+    table = pd.DataFrame(
+        {
+            "incident_id": pd.array(ids.to_numpy(dtype=object)[keep], dtype=str),
+            "occurred_at": when[keep].astype("datetime64[ns]"),
+            "time_known": known[keep],
+            "category": pd.array(category.to_numpy(dtype=object)[keep], dtype=str),
+            "severity": sev[keep],
+            "sensitive": sens[keep],
+            "line": raw.line[keep].astype(np.int64),
+        }
+    )
+    out = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs=4326)
+    out = out.sort_values(["occurred_at", "incident_id"], kind="stable").reset_index(drop=True)
+    top = ", ".join(f"{r}: {c:,}" for r, c in report.dropped.most_common(3))
+    logger.info(
+        "loaded incidents: %s read, %s kept, %s dropped%s",
+        f"{report.rows_read:,}",
+        f"{report.kept:,}",
+        f"{report.dropped_total:,}",
+        f" ({top})" if top else "",
+    )
+    return Loaded(out, report)
+
+
+def severity_of(
+    categories: pd.Series | Sequence[str], *, severity: Mapping[str, float] | None = None
+) -> FloatArray:
+    """Severity weight of each category: the first matching pattern wins.
+
+    Parameters
+    ----------
+    categories
+        Category texts.
+    severity
+        Patterns -> weight tried before :data:`DEFAULT_SEVERITY` (same pattern: this wins).
+    """
+    table: dict[str, float] = {}
+    for pattern, weight in (severity or {}).items():
+        w = float(weight) if isinstance(weight, int | float) else float("nan")
+        if not (np.isfinite(w) and w > 0):
+            raise InputError(f"severity weight for {pattern!r} must be a number > 0; got {weight!r}")
+        table[pattern] = w
+    for pattern, weight in DEFAULT_SEVERITY.items():
+        table.setdefault(pattern, weight)
+    rules = [(_compile(pat), w) for pat, w in table.items()]
+    cats = pd.Series(categories, dtype=str)
+    weight_of = {c: next((w for rx, w in rules if rx.search(c)), FALLBACK_SEVERITY) for c in cats.unique()}
+    return cats.map(weight_of).to_numpy(dtype=np.float64)
+
+
+def is_sensitive(
+    categories: pd.Series | Sequence[str], *, sensitive: Sequence[str] | None = None
+) -> BoolArray:
+    """Whether each category is sensitive (:data:`DEFAULT_SENSITIVE` plus ``sensitive``)."""
+    extra = [sensitive] if isinstance(sensitive, str) else list(sensitive or ())
+    rules = [_compile(p) for p in (*DEFAULT_SENSITIVE, *extra)]
+    cats = pd.Series(categories, dtype=str)
+    flagged = {c: any(rx.search(c) for rx in rules) for c in cats.unique()}
+    return cats.map(flagged).to_numpy(dtype=bool)
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    """Case-insensitive regex; a pattern that is not a valid regex is taken literally."""
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error:
+        return re.compile(re.escape(pattern), re.IGNORECASE)
+
+
+def _check_area(area: Area | Sequence[float] | None) -> Area | None:
+    if area is None:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in area)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"incidents area must be (west, south, east, north) in degrees; got {area!r}"
+        ) from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InputError(
+            f"incidents area {area!r} is not (west, south, east, north) with west < east "
+            "and south < north in degrees"
+        )
+    return west, south, east, north
+
+
+def _inside(lon: FloatArray, lat: FloatArray, box: Area) -> BoolArray:
+    west, south, east, north = box
+    return (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+
+
+def _decode(p: Path, data: bytes, report: LoadReport) -> str:
+    """Text of a CSV file: UTF-8 (BOM or not), UTF-16 with BOM, else cp1252 / latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(f"{p}: starts like UTF-16 text but cannot be decoded") from None
+        report.note("the file is UTF-16 text")
+        return text
+    head = data[:65536]
+    kind = next((k for magic, k in _MAGIC if head.startswith(magic)), None)
+    controls = sum(head.count(bytes([b])) for b in (*range(9), *range(14, 32)))
+    if kind or b"\x00" in head or controls > 0.01 * len(head):
+        raise InputError(
+            f"{p}: not a text CSV file (binary content{', looks like ' + kind if kind else ''}); "
+            "export the incidents as CSV or a point layer (GeoJSON/GeoPackage)"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        where = data[: exc.start].count(b"\n") + 1
+        for encoding in ("cp1252", "latin-1"):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            report.note(f"not UTF-8 (first bad byte on line {where}); read as {encoding}")
+            return text
+    raise AssertionError("unreachable: latin-1 decodes any bytes")  # pragma: no cover
+
+
+_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive or an Excel .xlsx workbook"),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook"),
+    (b"SQLite format 3", "a SQLite/GeoPackage database (name it .gpkg)"),
+    (b"\x1f\x8b", "a gzip-compressed file (decompress it first)"),
+    (b"%PDF", "a PDF document"),
+)
+
+
+def _read_csv(p: Path, report: LoadReport) -> _Raw:
+    """Rows as text with the physical line each record starts on (header = line 1)."""
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    text = _decode(p, data, report)
+    if not text.strip():
+        raise InputError(f"{p}: the file is empty; it has no data rows")
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t", "|"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    malformed: list[int] = []
+    end = 0
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if not "".join(record).strip():
+                continue  # blank line (or only empty fields)
+            if header is None:
+                header = _unique_names([h.strip() for h in record], report)
+                continue
+            while len(record) > len(header) and not record[-1].strip():
+                record.pop()  # trailing empty fields, e.g. "a,b,c,,"
+            if len(record) != len(header):
+                malformed.append(start)
+                continue
+            rows.append(record)
+            lines.append(start)
+    except csv.Error as exc:
+        raise InputError(f"{p} line {end + 1}: not a readable CSV file ({exc})") from None
+    report.rows_read = len(rows) + len(malformed)
+    report.drop_many(REASON_MALFORMED, malformed)
+    if header is None or report.rows_read == 0:
+        raise InputError(f"{p}: header only; the file has no data rows")
+    if not rows:
+        raise InputError(f"{p}: all {report.rows_read:,} rows were dropped: {REASON_MALFORMED}")
+    seen: set[tuple[str, ...]] = set()
+    duplicate = np.zeros(len(rows), dtype=bool)
+    for i, record in enumerate(rows):
+        key = tuple(record)
+        duplicate[i] = key in seen
+        seen.add(key)
+    frame = pd.DataFrame(rows, columns=header, dtype=str)
+    return _Raw(frame, np.asarray(lines, dtype=np.int64), duplicate)
+
+
+def _unique_names(names: list[str], report: LoadReport) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        k = seen[name] = seen.get(name, -1) + 1
+        out.append(f"{name}.{k}" if k else name)
+    if len(set(names)) < len(names):
+        report.note("repeated column names in the header; later copies renamed <name>.1, ...")
+    return out
+
+
+def _read_vector(p: Path, report: LoadReport) -> _Raw:
+    """Attributes as text, coordinates from point geometries (feature number as ``line``)."""
+    import pyogrio
+
+    try:
+        layers = pyogrio.list_layers(p)
+        if len(layers) > 1:
+            report.note(f"{len(layers)} layers; read the first, {layers[0][0]!r}")
+        # keep dates as written ("2023-03-16" must not become a datetime at midnight)
+        as_text = {"DATE_AS_STRING": "YES"} if p.suffix.lower() in (".geojson", ".json") else {}
+        gdf = gpd.read_file(p, layer=layers[0][0], engine="pyogrio", datetime_as_string=True, **as_text)
+    except (RuntimeError, OSError, ValueError, IndexError) as exc:  # pyogrio errors are RuntimeErrors
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{p}: not a readable point layer ({msg})") from None
+    report.rows_read = len(gdf)
+    if len(gdf) == 0:
+        raise InputError(f"{p}: the layer has no features; it has no data rows")
+    if gdf.crs is None:
+        report.note("the layer has no CRS; coordinates taken as longitude/latitude (EPSG:4326)")
+    elif not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs(4326)
+    geom = gdf.geometry.reset_index(drop=True)
+    is_point = (geom.geom_type == "Point").to_numpy() & ~geom.is_empty.to_numpy()
+    why = np.where(geom.isna() | geom.is_empty, REASON_NO_GEOMETRY, REASON_NOT_POINT)
+    why = np.where(is_point, "", why).astype(object)
+    x = np.full(len(geom), np.nan)
+    y = np.full(len(geom), np.nan)
+    x[is_point] = geom[is_point].x.to_numpy()
+    y[is_point] = geom[is_point].y.to_numpy()
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
+    frame = pd.DataFrame(
+        {c: attrs[c].astype(object).where(attrs[c].notna(), "").astype(str) for c in attrs},
+        index=attrs.index,
+    )
+    frame.columns = _unique_names([str(c).strip() for c in frame.columns], report)
+    line = np.arange(1, len(frame) + 1, dtype=np.int64)
+    duplicate = frame.assign(_x=x, _y=y).duplicated().to_numpy()
+    return _Raw(frame, line, duplicate, (x, y), why)
+
+
+def _resolve(
+    p: Path,
+    columns: list[str],
+    adapter: str,
+    mapping: ColumnMapping | Mapping[str, str | None] | None,
+    *,
+    geo: bool,
+    report: LoadReport,
+) -> tuple[ColumnMapping, dict[str, str]]:
+    """The effective mapping and the actual column name for each field it sets."""
+    user = ColumnMapping.from_value(mapping)
+    found = f"columns found: {', '.join(columns) or '(none)'}"
+    if adapter == "auto":
+        named = set(columns)
+        # an adapter is recognised by its id and category columns
+        adapter = next((a for a, m in _ADAPTERS.items() if {m.id, m.category} <= named), "")
+        if adapter:
+            report.note(f"schema detected from the columns: {adapter}")
+        elif mapping is None:
+            raise InputError(
+                f"{p}: cannot tell the incident schema (not APD COBRA, not LAPD); set "
+                f"incidents.adapter, or map the columns with {_KEY_PREFIX}id, lat, lon, date, "
+                f"time, category; {found}"
+            )
+        else:
+            adapter = "generic"
+    if adapter == "generic":
+        if mapping is None:
+            raise InputError(
+                f"{p}: adapter 'generic' needs a column mapping ({_KEY_PREFIX}id, lat, lon, "
+                f"date, time, category); {found}"
+            )
+        base = ColumnMapping()
+    elif adapter in _ADAPTERS:
+        base = _ADAPTERS[adapter]
+    else:
+        raise InputError(f"unknown incidents adapter {adapter!r}; accepted: auto, cobra, lapd, generic")
+    if user.datetime and not user.date:  # the user's datetime replaces the adapter's date + time
+        base = replace(base, date=None, time=None)
+    cm = user.over(base)
+    if cm.date and cm.datetime:
+        raise InputError(f"{p}: set either {_KEY_PREFIX}date (with time) or {_KEY_PREFIX}datetime, not both")
+    needed = ["id", "category", "time"] if geo else ["id", "lat", "lon", "category", "time"]
+    needed.append("datetime" if cm.datetime else "date")
+    by_lower: dict[str, str] = {}
+    for c in columns:
+        by_lower.setdefault(c.strip().lower(), c)
+    col: dict[str, str] = {}
+    problems: list[str] = []
+    for key in needed:
+        wanted: str | None = getattr(cm, key)
+        if wanted is None:
+            if key not in ("id", "time"):
+                problems.append(f"no column for {key!r} (set mapping key {_KEY_PREFIX}{key})")
+        elif wanted in columns or wanted.lower() in by_lower:
+            col[key] = wanted if wanted in columns else by_lower[wanted.lower()]
+        else:
+            problems.append(
+                f"no column for {key!r} ({wanted!r} not found; set mapping key {_KEY_PREFIX}{key})"
+            )
+    if problems:
+        raise InputError(f"{p}: {'; '.join(problems)}; {found}")
+    return cm, col
+
+
+def _parse_dates(
+    values: pd.Series, fmt: str | None, line: npt.NDArray[np.int64], report: LoadReport
+) -> tuple[TimeArray, BoolArray, npt.NDArray[np.object_]]:
+    """Timestamps (NaT where bad), whether each value carried a time, and why each failed."""
+    text = values.str.strip()
+    no_tz = text.str.replace(_TZ_SUFFIX, r"\1", regex=True)
+    if (no_tz != text).any():
+        report.note("time-zone offsets in dates were ignored; times taken as written")
+    vals = no_tz.to_numpy(dtype=object)
+    forms = [fmt] if fmt else _DATE_FORMATS
+    when, which = _strptime(vals, forms, prune=not fmt)
+    timed = np.array([("%H" in f or "%I" in f) for f in forms] + [False])
+    has_time = timed[which]  # which = -1 (not parsed) picks the trailing False
+    why = np.full(len(vals), "", dtype=object)
+    why[vals == ""] = REASON_NO_DATE
+    bad = np.flatnonzero((which < 0) & (vals != ""))
+    if len(bad):
+        unparseable = f"unparseable date (expected {f'format {fmt}' if fmt else _DATE_HINT})"
+        impossible = np.array([_impossible(v) for v in vals[bad]], dtype=bool)
+        why[bad] = np.where(impossible, REASON_IMPOSSIBLE_DATE, unparseable)
+        if (~impossible).any():
+            first = bad[~impossible][0]
+            report.note(f"first unparseable date: line {line[first]}: {values.name}={vals[first]!r}")
+    year = np.where(np.isnat(when), 2000, when.astype("datetime64[Y]").astype(np.int64) + 1970)
+    out_of_range = (year < 1900) | (year > 2100)
+    why[out_of_range] = REASON_DATE_RANGE
+    when[out_of_range] = np.datetime64("NaT")
+    return when, has_time, why
+
+
+def _strptime(
+    text: npt.NDArray[np.object_], forms: Sequence[str], *, prune: bool
+) -> tuple[TimeArray, npt.NDArray[np.int64]]:
+    """Parse each value with the first of ``forms`` that fits exactly.
+
+    Returns the datetimes (NaT where none fits) and the index of the format used (-1: none).
+    With ``prune``, a format is only tried on values of its shape (digits, separators, AM/PM),
+    which keeps a long format list cheap.
+    """
+    when = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    which = np.full(len(text), -1, dtype=np.int64)
+    todo = text != ""
+    shapes = text
+    if prune:
+        shape = pd.Series(text, dtype=str).str.replace(r"\d+", "9", regex=True)
+        shapes = shape.str.replace(r"\s+", " ", regex=True).str.upper().to_numpy(dtype=object)
+    for k, form in enumerate(forms):
+        if not todo.any():
+            break
+        candidates = todo
+        if prune:
+            rx = _format_shape(form)
+            fits = [v for v in pd.unique(shapes[todo]) if rx.fullmatch(v)]
+            if not fits:
+                continue
+            candidates = todo & np.isin(shapes, fits)
+        idx = np.flatnonzero(candidates)
+        got = pd.to_datetime(pd.Index(text[idx]), format=form, errors="coerce")
+        ok = ~np.asarray(got.isna())
+        when[idx[ok]] = got[ok].to_numpy().astype("datetime64[us]")
+        which[idx[ok]] = k
+        todo[idx[ok]] = False
+    return when, which
+
+
+@functools.lru_cache(maxsize=128)
+def _format_shape(form: str) -> re.Pattern[str]:
+    """The shape of values a built-in strptime format can match: numbers as "9"."""
+    parts = re.split(r"(%[a-zA-Z])", form)
+    rx = "".join(
+        "(?:AM|PM)" if p == "%p" else "9" if p.startswith("%") else re.escape(re.sub(r"\s+", " ", p))
+        for p in parts
+    )
+    return re.compile(rx.upper())
+
+
+def _impossible(value: str) -> bool:
+    """Whether ``value`` is shaped like a date whose day does not exist (2021-02-30)."""
+    m = re.match(_DATE_SHAPE, value)
+    if m is None:
+        return False
+    if m.group(1):
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        month, day, year = int(m.group(4)), int(m.group(5)), int(m.group(6))
+        year += 2000 if year < 100 else 0
+    if not (1 <= month <= 12 and 1 <= day <= 31 and 1 <= year <= 9999):
+        return False
+    return day > calendar.monthrange(year, month)[1]
+
+
+def _parse_times(values: pd.Series, fmt: str | None) -> tuple[DeltaArray, BoolArray]:
+    """Time of day, and whether it was usable (HHMM digits like "2230" or "30" = 00:30)."""
+    text = values.str.strip()
+    if fmt in (None, "%H%M"):
+        padded = text.str.zfill(4)
+        text = text.where(~text.str.fullmatch(r"\d{1,4}"), padded.str[:2] + ":" + padded.str[2:])
+    vals = text.to_numpy(dtype=object)
+    clock, which = _strptime(vals, _TIME_FORMATS if fmt in (None, "%H%M") else [fmt], prune=False)
+    known = which >= 0
+    tod = np.where(known, clock - clock.astype("datetime64[D]"), np.timedelta64(0, "us"))
+    return tod.astype("timedelta64[us]"), known
+
+
+def _coordinates(raw: _Raw, col: dict[str, str]) -> tuple[FloatArray, FloatArray, npt.NDArray[np.object_]]:
+    """Latitude, longitude (NaN where unusable) and a reason per unusable row."""
+    if raw.lonlat is not None and raw.geom_reason is not None:
+        return raw.lonlat[1].copy(), raw.lonlat[0].copy(), raw.geom_reason
+    lat_text = raw.frame[col["lat"]].str.strip()
+    lon_text = raw.frame[col["lon"]].str.strip()
+    lat = pd.to_numeric(lat_text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    lon = pd.to_numeric(lon_text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = (
+        lat_text.str.lower().isin(_MISSING_TOKENS) | lon_text.str.lower().isin(_MISSING_TOKENS)
+    ).to_numpy()
+    why = np.where(np.isnan(lat) | np.isnan(lon), REASON_BAD_XY, "")
+    return lat, lon, np.where(missing, REASON_NO_XY, why).astype(object)
+
+
+def _unswap(
+    lat: FloatArray, lon: FloatArray, box: Area | None, usable: BoolArray, report: LoadReport
+) -> tuple[FloatArray, FloatArray]:
+    """Swap latitude and longitude back where they were evidently swapped.
+
+    With ``box``: if most usable points lie outside it but inside once swapped, swap every row.
+    Then, per row: |lat| > 90 with |lon| <= 90 can only be a swap.
+    """
+    ok = usable & np.isfinite(lat) & np.isfinite(lon) & (lat != 0) & (lon != 0)
+    if box is not None and ok.any():
+        flipped = ok & ~_inside(lon, lat, box) & _inside(lat, lon, box)
+        if flipped.sum() > 0.5 * ok.sum():
+            report.note(
+                f"latitude and longitude looked swapped ({int(flipped.sum()):,} of "
+                f"{int(ok.sum()):,} points are in the area only when swapped); swapped every row"
+            )
+            lat, lon = lon, lat
+    row = ok & (np.abs(lat) > 90) & (np.abs(lon) <= 90)
+    if row.any():
+        report.note(
+            f"{int(row.sum()):,} rows had latitude beyond ±90 and a valid longitude; swapped them back"
+        )
+        lat, lon = np.where(row, lon, lat), np.where(row, lat, lon)
+    return lat, lon
