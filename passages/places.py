@@ -17,7 +17,8 @@ Decisions worth knowing:
   subkind. Same-named bus stops (two sides of a street) stay apart. A station, else a stop,
   else the first line represents a group. GTFS platforms and entrances whose
   ``parent_station`` is in the file are folded into it; without ``location_type`` a stop
-  named "… station" is rail, the rest bus.
+  named "… station" is rail, the rest bus — except a name with "@" ("BROAD ST @ ALABAMA ST
+  (FIVE POINTS STATION)"), which is a bus bay at a station.
 - Ids: source ids are kept; repeats across kinds get a ``kind:`` prefix, other repeats ``#2``,
   ``#3``, … (noted); exact copies of a row (same id, kind, name, geometry) are skipped. Without
   an id column the id is ``kind:line``; OSM ids read ``way/123``.
@@ -310,7 +311,7 @@ def _gtfs_places(t: _Table, report: LoadReport, cols: _Columns) -> list[_Place]:
             report.drop(f"`{t.header[iname or 0]}` (name) is empty", t.lines[j])
         elif g is not None:
             station = types[j] == "1"
-            kind = "rail" if station or "station" in names[j].lower() else "bus"
+            kind = "rail" if station or _station_name(names[j]) else "bus"
             out.append(
                 _Place(ids[j], "transit", kind, names[j], t.lines[j], g, _STATION if station else _STOP)
             )
@@ -800,3 +801,9 @@ def _thin(nodes: _Ints, weights: _Floats, streets: Streets, spacing_m: float) ->
     kept = np.empty(len(first), dtype=np.int64)
     kept[cell[first]] = nodes[first]
     return kept[cell]
+
+
+def _station_name(name: str) -> bool:
+    """A GTFS stop name that names a station, not a bus bay at one ("X ST @ Y ST (Z STATION)")."""
+    low = name.lower()
+    return "station" in low and "@" not in low
