@@ -1,0 +1,412 @@
+"""Officer posts: coverage, max-coverage choice (MILP vs greedy vs brute force), schedule, resilience."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import time
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from passages._errors import InputError, PassagesError
+from passages.deployment import (
+    Coverage,
+    PostPlan,
+    build_coverage,
+    choose_posts,
+    edge_demand,
+    format_days,
+    resilience,
+    resolve_posts,
+    schedule,
+)
+from passages.network import Streets, graph_from_streets, load_network, streets_from_arrays
+from tests.conftest import DATA
+
+SAMPLE = DATA / "central-atlanta-filtered.osm.pbf"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Stands in for passages.config.TimeWindow (same attributes)."""
+
+    name: str = "am"
+    label: str = "Morning arrival"
+    days: frozenset[int] = field(default_factory=lambda: frozenset(range(5)))
+    start: time = time(6, 30)
+    end: time = time(9, 0)
+
+
+def two_star_clusters() -> tuple[Streets, npt.NDArray[np.float64]]:
+    """Synthetic: two four-spoke stars 2 km apart joined by one long link.
+
+    Spokes are 100 m, so with radius 150 m a star's centre (node 0, node 5) sees its four
+    spokes and a spoke tip sees only its own spoke. Demand: 10 per spoke at star A, 5 at star B,
+    none on the link; the 2-post optimum is {0, 5} covering 60.
+    """
+    x = [0, 0, 100, 0, -100, 2000, 2000, 2100, 2000, 1900]
+    y = [0, 100, 0, -100, 0, 0, 100, 0, -100, 0]
+    edges = [(0, 1), (0, 2), (0, 3), (0, 4), (5, 6), (5, 7), (5, 8), (5, 9), (2, 9)]
+    names = ["A North", "A East", "A South", "A West", "B North", "B East", "B South", "B West", "Link Rd"]
+    streets = streets_from_arrays(x=x, y=y, edges=edges, names=names)
+    demand = np.array([10, 10, 10, 10, 5, 5, 5, 5, 0], dtype=float)
+    return streets, demand
+
+
+def jittered_grid(side: int, *, spacing_m: float = 60.0, seed: int = 0) -> Streets:
+    """Synthetic: a jittered side×side grid with a few diagonals and one long avenue."""
+    rng = np.random.default_rng(seed)
+    gx, gy = np.meshgrid(np.arange(side) * spacing_m, np.arange(side) * spacing_m)
+    x = gx.ravel() + rng.uniform(-10, 10, gx.size)
+    y = gy.ravel() + rng.uniform(-10, 10, gy.size)
+    idx = np.arange(side * side).reshape(side, side)
+    edges = [(int(a), int(b)) for a, b in zip(idx[:, :-1].ravel(), idx[:, 1:].ravel(), strict=True)]
+    edges += [(int(a), int(b)) for a, b in zip(idx[:-1].ravel(), idx[1:].ravel(), strict=True)]
+    edges += [(int(idx[i, i]), int(idx[i + 1, i + 1])) for i in range(0, side - 1, 2)]
+    edges.append((int(idx[0, 0]), int(idx[side - 1, side - 1])))  # a long avenue (> radius)
+    names = [f"Street {i % 7}" for i in range(len(edges))]
+    return streets_from_arrays(x=x, y=y, edges=edges, names=names)
+
+
+def brute_force_best(cov: Coverage, w: npt.NDArray[np.float64], p: int) -> float:
+    sets = [cov.matrix[[i]].indices for i in range(cov.matrix.shape[0])]
+    return max(
+        float(w[np.unique(np.concatenate([sets[i] for i in c]))].sum())
+        for c in itertools.combinations(range(len(sets)), p)
+    )
+
+
+def covered_value(cov: Coverage, w: npt.NDArray[np.float64], nodes: list[int]) -> float:
+    rows = np.searchsorted(cov.candidates, nodes)
+    return float(w[np.unique(cov.matrix[rows].indices)].sum()) if len(rows) else 0.0
+
+
+# ---- demand --------------------------------------------------------------------------
+
+
+def test_edge_demand_weights_risk_with_a_floor() -> None:
+    d = edge_demand([2.0, 2.0, 0.0], [0.0, 1.0, 1.0], [100.0, 100.0, 100.0])
+    np.testing.assert_allclose(d, [2 * 100 * 0.05, 2 * 100 * 1.05, 0.0])
+
+
+@pytest.mark.parametrize(
+    ("traffic", "risk"), [([1.0, -1.0], [0.1, 0.1]), ([1.0, 1.0], [0.1, 1.5]), ([1.0], [0.1, 0.2])]
+)
+def test_edge_demand_rejects_bad_values(traffic: list[float], risk: list[float]) -> None:
+    with pytest.raises(InputError, match="edge_demand"):
+        edge_demand(traffic, risk, [10.0] * len(traffic))
+
+
+# ---- coverage ------------------------------------------------------------------------
+
+
+def test_coverage_matches_networkx_brute_force() -> None:
+    streets = jittered_grid(7, seed=3)
+    rng = np.random.default_rng(3)
+    demand = rng.uniform(0, 1, streets.n_edges) * (rng.uniform(size=streets.n_edges) < 0.7)
+    demand[-1] = 1.0  # the long avenue carries demand
+    radius = 130.0
+    cov = build_coverage(streets, demand, radius_m=radius)
+    G = nx.Graph(graph_from_streets(streets).to_undirected())
+    expected = np.zeros(cov.matrix.shape, dtype=bool)
+    for i, c in enumerate(cov.candidates.tolist()):
+        dist = nx.single_source_dijkstra_path_length(G, c, cutoff=radius, weight="length_m")
+        for j, e in enumerate(cov.edges.tolist()):
+            u, v, length = int(streets.u[e]), int(streets.v[e]), float(streets.length_m[e])
+            whole = u in dist and v in dist and (dist[u] + dist[v] + length) / 2 <= radius
+            expected[i, j] = whole or (length > radius and c in (u, v))
+    assert cov.matrix.nnz > 0
+    np.testing.assert_array_equal(cov.matrix.toarray(), expected)
+    long_col = int(np.searchsorted(cov.edges, streets.n_edges - 1))
+    assert set(cov.candidates[cov.matrix[:, [long_col]].toarray().ravel()]) == {
+        int(streets.u[-1]),
+        int(streets.v[-1]),
+    }
+
+
+def test_coverage_candidates_default_to_nodes_on_demand_edges() -> None:
+    streets, demand = two_star_clusters()
+    cov = build_coverage(streets, demand, radius_m=150.0)
+    assert cov.candidates.tolist() == list(range(10))
+    assert cov.edges.tolist() == list(range(8))
+    centre_a = cov.matrix[[0]].indices.tolist()
+    assert centre_a == [0, 1, 2, 3]
+    assert cov.matrix[[1]].indices.tolist() == [0]
+
+
+# ---- choosing posts ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["milp", "greedy", "auto"])
+def test_two_clusters_get_one_post_each(method: str) -> None:
+    streets, demand = two_star_clusters()
+    plan = choose_posts(streets, demand, officers=2, radius_m=150.0, method=method, window="am")
+    cov = build_coverage(streets, demand, radius_m=150.0)
+    assert brute_force_best(cov, demand[cov.edges], 2) == pytest.approx(60.0)
+    assert [p.node for p in plan.posts] == [0, 5]
+    assert [p.post_id for p in plan.posts] == ["P01", "P02"]
+    assert plan.demand_covered == pytest.approx(60.0)
+    assert plan.share_covered == pytest.approx(1.0)
+    assert [p.demand_covered for p in plan.posts] == pytest.approx([40.0, 20.0])
+    assert plan.posts[0].corridor_m == pytest.approx(400.0)
+    assert plan.posts[0].name == "A East & A North"
+    assert 0.0 <= plan.gap <= 0.01
+    assert plan.window == "am"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_milp_matches_brute_force_and_greedy_never_beats_it(seed: int) -> None:
+    streets = jittered_grid(5, spacing_m=50.0, seed=seed)
+    rng = np.random.default_rng(seed)
+    demand = rng.lognormal(0, 1, streets.n_edges) * (rng.uniform(size=streets.n_edges) < 0.5)
+    cov = build_coverage(streets, demand, radius_m=90.0)
+    milp = choose_posts(streets, demand, officers=3, radius_m=90.0, method="milp", mip_gap=0.0, coverage=cov)
+    greedy = choose_posts(streets, demand, officers=3, radius_m=90.0, method="greedy", coverage=cov)
+    best = brute_force_best(cov, demand[cov.edges], 3)
+    assert milp.demand_covered == pytest.approx(best)
+    assert greedy.demand_covered <= milp.demand_covered + 1e-9
+    assert greedy.gap >= 0.0 and milp.gap >= 0.0
+    # the reported gap is a true bound: greedy is within it of the optimum
+    assert greedy.demand_covered >= (1 - greedy.gap) * best - 1e-9
+    assert sum(p.demand_covered for p in milp.posts) == pytest.approx(milp.demand_covered)
+    assert milp.method == "milp" and greedy.method == "greedy"
+
+
+def test_pinned_posts_are_kept_and_flagged() -> None:
+    streets, demand = two_star_clusters()
+    lon, lat = streets.to_lonlat([100.0], [0.0])
+    for pin in (2, [float(lon[0]), float(lat[0])]):  # OSM node id, or [lon, lat]
+        plan = choose_posts(streets, demand, officers=2, radius_m=150.0, pinned=[pin])
+        nodes = {p.node: p.pinned for p in plan.posts}
+        assert nodes == {2: True, 0: False}  # the other officer still goes to the best post
+
+
+def test_forbidden_posts_are_avoided() -> None:
+    streets, demand = two_star_clusters()
+    plan = choose_posts(streets, demand, officers=2, radius_m=150.0, forbidden=[0])
+    assert 0 not in {p.node for p in plan.posts}
+    assert 5 in {p.node for p in plan.posts}
+    assert plan.forbidden_nodes == (0,)
+
+
+def test_pinned_and_forbidden_is_an_input_error_naming_the_post() -> None:
+    streets, demand = two_star_clusters()
+    with pytest.raises(InputError, match=r"pinned post 5 \(B East & B North\) is also forbidden"):
+        choose_posts(streets, demand, officers=2, pinned=[5], forbidden=[5])
+
+
+def test_unknown_pinned_posts_are_named() -> None:
+    streets, demand = two_star_clusters()
+    with pytest.raises(InputError, match="pinned post 999: no node with this OSM id"):
+        choose_posts(streets, demand, officers=2, pinned=[999])
+    lon, lat = streets.to_lonlat([1000.0], [900.0])  # 900 m from any node
+    with pytest.raises(InputError, match=r"pinned post \[.*\] is .* m from the nearest street node"):
+        choose_posts(streets, demand, officers=2, pinned=[[float(lon[0]), float(lat[0])]])
+    with pytest.raises(PassagesError, match="forbidden post 'x'"):
+        choose_posts(streets, demand, officers=2, forbidden=["x"])  # type: ignore[list-item]
+
+
+def test_resolve_posts_from_lonlat_and_osm_ids() -> None:
+    streets, _ = two_star_clusters()
+    lon, lat = streets.to_lonlat([2010.0, 0.0], [5.0, 95.0])
+    got = resolve_posts(streets, [[float(lon[0]), float(lat[0])], 1, (float(lon[1]), float(lat[1]))])
+    assert got.tolist() == [1, 5]
+
+
+def test_zero_officers_give_an_empty_plan() -> None:
+    streets, demand = two_star_clusters()
+    plan = choose_posts(streets, demand, officers=0)
+    assert plan.posts == () and plan.demand_covered == 0.0
+    assert "0 officers" in plan.status
+
+
+def test_more_officers_than_candidates_staffs_every_candidate() -> None:
+    streets, demand = two_star_clusters()
+    plan = choose_posts(streets, demand, officers=5, radius_m=150.0, candidates=[0, 1, 5])
+    assert sorted(p.node for p in plan.posts) == [0, 1, 5]
+    assert "5 officers, only 3 candidate posts" in plan.status
+    assert plan.share_covered == pytest.approx(1.0)
+
+
+def test_no_demand_gives_an_empty_plan_with_a_status() -> None:
+    streets, demand = two_star_clusters()
+    plan = choose_posts(streets, np.zeros_like(demand), officers=3)
+    assert plan.posts == () and "no demand" in plan.status
+    assert plan.demand_total == 0.0 and plan.share_covered == 0.0
+
+
+@pytest.mark.parametrize("radius", [0.0, -5.0, 2500.0, float("nan")])
+def test_bad_radius_names_value_and_range(radius: float) -> None:
+    streets, demand = two_star_clusters()
+    with pytest.raises(InputError, match=r"radius_m=.* accepted range \(0, 2000\] m"):
+        choose_posts(streets, demand, officers=2, radius_m=radius)
+
+
+def test_too_many_pins_and_bad_arguments() -> None:
+    streets, demand = two_star_clusters()
+    with pytest.raises(InputError, match="2 pinned posts but only 1 officers"):
+        choose_posts(streets, demand, officers=1, pinned=[0, 5])
+    with pytest.raises(InputError, match="method='best'"):
+        choose_posts(streets, demand, officers=1, method="best")
+    with pytest.raises(InputError, match="officers=-1"):
+        choose_posts(streets, demand, officers=-1)
+    with pytest.raises(InputError, match="demand has shape"):
+        choose_posts(streets, demand[:3], officers=1)
+
+
+# ---- schedule ------------------------------------------------------------------------
+
+
+def five_post_plan() -> tuple[Streets, PostPlan]:
+    streets = jittered_grid(8, spacing_m=60.0, seed=11)
+    rng = np.random.default_rng(11)
+    demand = rng.lognormal(0, 1, streets.n_edges)
+    return streets, choose_posts(streets, demand, officers=5, radius_m=100.0)
+
+
+def minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def test_rotation_visits_every_post_within_dwell_and_revisit_bounds() -> None:
+    streets, plan = five_post_plan()
+    window = Window(start=time(14, 0), end=time(18, 0))
+    sched = schedule(plan, window, officers=2, streets=streets)
+    assert {e.post_id for e in sched} == {p.post_id for p in plan.posts}
+    assert {e.beat for e in sched} == {1, 2}
+    assert all(e.mode == "rotation" and e.days == "Mon–Fri" and e.weekdays == (0, 1, 2, 3, 4) for e in sched)
+    for e in sched:
+        assert 10 <= (minutes(e.end) - minutes(e.start)) <= 16
+    for post in plan.posts:
+        starts = [minutes(e.start) - 14 * 60 for e in sched if e.post_id == post.post_id]
+        gaps = np.diff([0, *starts])
+        assert gaps.max() <= 120 or sched.warnings
+    assert sched.warnings == ()  # these posts are close enough for two officers
+    # one officer is never in two places: their visits do not overlap
+    for beat in (1, 2):
+        visits = sorted((minutes(e.start), minutes(e.end)) for e in sched if e.beat == beat)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(visits))
+    assert schedule(plan, window, officers=2, streets=streets) == sched
+
+
+def test_rotation_that_cannot_meet_the_revisit_limit_says_so() -> None:
+    _, plan = five_post_plan()
+    sched = schedule(plan, Window(start=time(7, 0), end=time(11, 0)), officers=1, revisit_max_min=30)
+    assert len(sched.warnings) == 1 and "the 30 min revisit limit is not met" in sched.warnings[0]
+    assert all("NOT met" in e.note for e in sched)
+    assert {e.post_id for e in sched} == {p.post_id for p in plan.posts}
+
+
+def test_fixed_posts_when_officers_suffice_and_extras_go_to_the_busiest() -> None:
+    _, plan = five_post_plan()
+    sched = schedule(plan, Window(start=time(22, 0), end=time(1, 0), days=frozenset({4, 5})), officers=7)
+    assert [e.officers for e in sched] == [2, 2, 1, 1, 1]
+    assert all(e.mode == "fixed" and e.start == time(22, 0) and e.end == time(1, 0) for e in sched)
+    assert sched.entries[0].days == "Fri, Sat"
+
+
+def test_schedule_edge_cases() -> None:
+    streets, demand = two_star_clusters()
+    empty = choose_posts(streets, demand, officers=0)
+    assert len(schedule(empty, Window(), officers=3)) == 0
+    _, plan = five_post_plan()
+    none = schedule(plan, Window(), officers=0)
+    assert len(none) == 0 and "0 officers" in none.warnings[0]
+    with pytest.raises(InputError, match="dwell_min"):
+        schedule(plan, Window(), officers=2, dwell_min=(20, 10))
+    with pytest.raises(InputError, match="window is empty"):
+        schedule(plan, Window(start=time(7, 0), end=time(7, 0)), officers=2)
+
+
+def test_format_days() -> None:
+    assert format_days(frozenset(range(5))) == "Mon–Fri"
+    assert format_days([0, 2, 3, 4]) == "Mon, Wed–Fri"
+    assert format_days(range(7)) == "Daily"
+    assert format_days([5, 6]) == "Sat, Sun"
+
+
+# ---- resilience ----------------------------------------------------------------------
+
+
+def test_resilience_loses_exactly_the_demand_only_that_post_covers() -> None:
+    streets = jittered_grid(8, spacing_m=60.0, seed=5)
+    rng = np.random.default_rng(5)
+    demand = rng.lognormal(0, 1, streets.n_edges) * (rng.uniform(size=streets.n_edges) < 0.6)
+    cov = build_coverage(streets, demand, radius_m=100.0)
+    plan = choose_posts(streets, demand, officers=4, radius_m=100.0, coverage=cov, forbidden=[9])
+    w = demand[cov.edges]
+    nodes = [p.node for p in plan.posts]
+    report = resilience(streets, plan, demand, cov, threshold=0.05)
+    assert [r.post_id for r in report] == [p.post_id for p in plan.posts]
+    for r in report:
+        rest = [n for n in nodes if n != r.node]
+        lost = covered_value(cov, w, nodes) - covered_value(cov, w, rest)
+        assert r.demand_lost == pytest.approx(lost)
+        assert r.share_lost == pytest.approx(lost / demand.sum())
+        assert r.flagged == (r.share_lost > 0.05)
+        # the backup is the unchosen, unforbidden candidate recovering the most
+        others = [int(c) for c in cov.candidates if int(c) not in nodes and int(c) != 9]
+        recovered = {c: covered_value(cov, w, [*rest, c]) - covered_value(cov, w, rest) for c in others}
+        best = max(recovered.values())
+        if best > 0:
+            assert r.backup_node is not None and recovered[r.backup_node] == pytest.approx(best)
+            assert r.backup_share == pytest.approx(best / demand.sum())
+        else:
+            assert r.backup_node is None
+
+
+# ---- the real Atlanta sample ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def atlanta() -> Streets:
+    return Streets.from_graph(load_network(SAMPLE, cache=False).data)
+
+
+def test_atlanta_milp_covers_at_least_greedy_with_readable_post_names(atlanta: Streets) -> None:
+    rng = np.random.default_rng(2021)
+    mx = (atlanta.x[atlanta.u] + atlanta.x[atlanta.v]) / 2
+    my = (atlanta.y[atlanta.u] + atlanta.y[atlanta.v]) / 2
+    near = np.flatnonzero(np.hypot(mx - np.median(atlanta.x), my - np.median(atlanta.y)) < 900)
+    pick = rng.choice(near, 400, replace=False)
+    demand = np.zeros(atlanta.n_edges)
+    demand[pick] = rng.lognormal(0, 1, len(pick)) * atlanta.length_m[pick]
+    cov = build_coverage(atlanta, demand, radius_m=150.0)
+    milp = choose_posts(atlanta, demand, officers=6, method="milp", coverage=cov)
+    greedy = choose_posts(atlanta, demand, officers=6, method="greedy", coverage=cov)
+    assert milp.demand_covered >= greedy.demand_covered - 1e-9
+    assert milp.gap <= 0.01
+    assert len(milp.posts) == 6
+    for post in milp.posts:
+        assert " & " in post.name and "unnamed" not in post.name, post.name
+        assert -84.5 < post.lon < -84.3 and 33.7 < post.lat < 33.8
+    report = resilience(atlanta, milp, demand, cov)
+    assert sum(r.demand_lost for r in report) <= milp.demand_covered + 1e-6
+
+
+def test_milp_with_only_single_covered_edges_and_prebuilt_coverage_checks() -> None:
+    streets, demand = two_star_clusters()
+    plan = choose_posts(streets, demand, officers=1, radius_m=150.0, candidates=[0, 5], method="milp")
+    assert [p.node for p in plan.posts] == [0] and plan.method == "milp"
+    cov = build_coverage(streets, demand, radius_m=150.0, candidates=[0, 5])
+    with pytest.raises(InputError, match="coverage was built for radius_m=150"):
+        choose_posts(streets, demand, officers=1, radius_m=120.0, coverage=cov)
+    pinned = choose_posts(streets, demand, officers=2, radius_m=150.0, coverage=cov, pinned=[7])
+    assert {p.node for p in pinned.posts} == {0, 7}  # coverage rebuilt to include the pinned post
+
+
+def test_pinned_posts_are_kept_when_there_is_no_demand() -> None:
+    streets, demand = two_star_clusters()
+    plan = choose_posts(streets, np.zeros_like(demand), officers=2, pinned=[5])
+    assert [(p.node, p.pinned, p.demand_covered) for p in plan.posts] == [(5, True, 0.0)]
+    assert "pinned posts only" in plan.status
+
+
+def test_posts_never_reached_in_a_short_window_are_warned_about() -> None:
+    _, plan = five_post_plan()
+    sched = schedule(plan, Window(start=time(7, 0), end=time(7, 20)), officers=1)
+    assert len(sched) == 1 and sched.entries[0].post_id == "P01"
+    assert "never visited" in sched.warnings[0] and "P02" in sched.warnings[0]
