@@ -73,7 +73,7 @@ _FOOT_OPEN = frozenset({"yes", "designated", "permissive", "official"})
 #: OSM way tags kept on edges
 WAY_TAGS = ("highway", "name", "ref", "foot", "access", "footway", "sidewalk", "bridge", "tunnel")
 #: bump when the cached graph's content changes
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 #: minimum edge length, so that zero-length edges stay edges in sparse matrices
 MIN_LENGTH_M = 0.01
 #: centerline ends closer than this are one node (cities publish shared vertices; 10 cm absorbs reprojection noise)
@@ -356,7 +356,7 @@ def _graph_from_centerlines(
     for i in range(k):
         a, b = int(node_of[i]), int(node_of[k + i])
         g = geoms[i]
-        attrs = {"name": names[i], "highway": classes_out[i], "osmid": i}
+        attrs = {"name": names[i], "highway": classes_out[i], "feature": i + 1}
         G.add_edge(a, b, geometry=g, length=float(g.length), **attrs)
         G.add_edge(b, a, geometry=g.reverse(), length=float(g.length), **attrs)
     return G, report
@@ -408,8 +408,10 @@ def _finish(G: nx.MultiDiGraph, report: LoadReport, source: str) -> nx.MultiDiGr
     for u, v, d in G.edges(data=True):
         for key in list(d):
             if isinstance(d[key], list):
-                vals = sorted({str(x) for x in d[key]})
-                d[key] = vals[0] if key == "osmid" else "; ".join(vals)
+                if key == "osmid":
+                    d[key] = min(_int_or(x, -1) for x in d[key])
+                else:
+                    d[key] = "; ".join(sorted({str(x) for x in d[key]}))
         geom = d.get("geometry")
         if geom is None:
             geom = shapely.LineString(
@@ -435,6 +437,13 @@ def _finish(G: nx.MultiDiGraph, report: LoadReport, source: str) -> nx.MultiDiGr
         source,
     )
     return G
+
+
+def _int_or(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
 
 
 def _first(value: Any) -> Any:
@@ -511,6 +520,9 @@ class Streets:
         Street name (``""`` when unnamed) and class of each edge.
     geometry
         Object array of shapely LineStrings.
+    osmid
+        OSM way id of each edge (the lowest, for simplified edges), or None when the source
+        has no OSM ids.
     """
 
     crs: pyproj.CRS
@@ -523,6 +535,7 @@ class Streets:
     name: npt.NDArray[np.object_]
     highway: npt.NDArray[np.object_]
     geometry: npt.NDArray[np.object_]
+    osmid: npt.NDArray[np.int64] | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -552,6 +565,7 @@ class Streets:
         names: list[str] = []
         highways: list[str] = []
         geoms: list[Any] = []
+        way_ids: list[int] = []
         for a, b, d in sorted(
             G.edges(data=True), key=lambda e: (index[e[0]], index[e[1]], e[2].get("length_m", 0.0))
         ):
@@ -560,7 +574,7 @@ class Streets:
                 continue
             length = float(d.get("length_m", d.get("length", 0.0)))
             lo, hi = (ia, ib) if ia < ib else (ib, ia)
-            key = (lo, hi, str(d.get("osmid", "")), round(length, 3))
+            key = (lo, hi, str(d.get("osmid", d.get("feature", ""))), round(length, 3))
             if key in seen:
                 continue
             seen.add(key)
@@ -575,6 +589,7 @@ class Streets:
             names.append(str(d.get("name") or ""))
             highways.append(str(d.get("highway") or ""))
             geoms.append(geom)
+            way_ids.append(_int_or(d.get("osmid"), -1))
         if not us:
             raise NetworkError("the walk network has no edges")
         geometry = np.empty(len(geoms), dtype=object)
@@ -590,6 +605,7 @@ class Streets:
             name=np.array(names, dtype=object),
             highway=np.array(highways, dtype=object),
             geometry=geometry,
+            osmid=np.array(way_ids, dtype=np.int64) if any(w >= 0 for w in way_ids) else None,
         )
 
     # ---- matrices ----------------------------------------------------------------------
