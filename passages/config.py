@@ -19,7 +19,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -364,6 +364,9 @@ class Scenario:
         IANA time zone of window and incident times. Default "UTC".
     output_dir
         Output folder; None = ``maps/<name>`` under the repository or working folder.
+    starts
+        First day of the plan (the calendar's events start on it); None = the Monday after the
+        newest incident, so that a plan stays reproducible.
     network, destinations, origins, incidents, windows, risk, routing, deployment, maps
         The sections; ``origins`` and ``incidents`` are None when absent.
     source
@@ -376,6 +379,7 @@ class Scenario:
     title: str = _f("", "str")
     timezone: str = _f("UTC", "timezone")
     output_dir: Path | None = field(default=None, metadata=_m("path"))
+    starts: date | None = field(default=None, metadata=_m("date"))
     network: NetworkSpec
     destinations: tuple[PlaceSource, ...]
     origins: OriginSource | None = None
@@ -467,6 +471,8 @@ def _plain(value: Any, base: Path) -> Any:
         return value.relative_to(base).as_posix() if value.is_relative_to(base) else str(value)
     if isinstance(value, time):
         return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, frozenset):  # TimeWindow.days
         return [DAY_NAMES[d] for d in sorted(value)]
     if isinstance(value, tuple | list):
@@ -747,6 +753,16 @@ class _Reader:
             return str(ZoneInfo(self._r_str(v, k, path)))
         except (ZoneInfoNotFoundError, ValueError, OSError):
             raise _Bad('is not an IANA time zone name (e.g. "America/New_York", "UTC")') from None
+
+    def _r_date(self, v: Any, k: _Key, path: str) -> date:
+        if isinstance(v, datetime):
+            raise _Bad("must be a date without a time, e.g. 2026-09-08")
+        if isinstance(v, date):
+            return v
+        try:
+            return date.fromisoformat(self._r_str(v, k, path))
+        except ValueError:
+            raise _Bad("must be a date YYYY-MM-DD, e.g. 2026-09-08") from None
 
     def _r_strs(self, v: Any, k: _Key, path: str) -> tuple[str, ...]:
         items = _items(v, "strings")

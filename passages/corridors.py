@@ -402,6 +402,24 @@ class DestinationResult:
     traffic: FloatArray
 
 
+#: a destination's main routes: edges carrying at least this share of its busiest edge's walkers
+ROUTE_MIN_SHARE = 0.02
+
+
+def main_routes(result: DestinationResult) -> IntArray:
+    """A destination's route edges carrying at least :data:`ROUTE_MIN_SHARE` of its busiest edge.
+
+    Every street in the walk zone is on some route; the main approaches are what a map (or a
+    GIS layer) can usefully show.
+    """
+    edges = np.asarray(result.edges, dtype=np.int64)
+    flow = np.asarray(result.traffic, dtype=float)
+    if flow.size == 0 or not np.isfinite(flow).any() or flow.max() <= 0:
+        return np.zeros(0, dtype=np.int64)
+    out: IntArray = edges[flow >= ROUTE_MIN_SHARE * flow.max()]
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Corridor:
     """A connected run of high-traffic edges.

@@ -1,5 +1,8 @@
 """Write plan outputs to files, atomically (``passages._io``).
 
+Plan files: ``report.json`` / ``timings.json`` (:func:`write_json`) and the GeoPackage with the
+layers risk, corridors, routes, destinations and posts (:func:`write_plan_gpkg`).
+
 Schedule writers: a CSV table and an RFC 5545 calendar (``.ics``) that Google Calendar, Outlook
 and Apple Calendar import. The calendar has one weekly-recurring event per post and window: the
 whole window for a fixed post; for a rotation, from the officer's first to last visit there, with
@@ -14,18 +17,31 @@ import calendar
 import csv
 import hashlib
 import io
+import json
 import os
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import shapely
 
 from passages import __version__
 from passages._errors import InputError
-from passages._io import write_bytes, write_text
+from passages._io import atomic_path, write_bytes, write_text
+from passages.corridors import main_routes
 from passages.deployment import ScheduleEntry
 
-__all__ = ["SCHEDULE_COLUMNS", "write_schedule_csv", "write_schedule_ics"]
+__all__ = [
+    "SCHEDULE_COLUMNS",
+    "plan_layers",
+    "write_json",
+    "write_plan_gpkg",
+    "write_schedule_csv",
+    "write_schedule_ics",
+]
 
 #: column order of the schedule CSV
 SCHEDULE_COLUMNS = (
@@ -284,3 +300,126 @@ def _vtimezone(tz: tzinfo, tzid: str, year: int) -> list[str]:
             lines.append(f"RRULE:FREQ=YEARLY;BYMONTH={month};BYDAY={nth}{_BYDAY[weekday]}")
         lines.append(f"END:{kind}")
     return [*lines, "END:VTIMEZONE"]
+
+
+# --------------------------------------------------------------------------------------
+# plan files: JSON and the GeoPackage
+
+#: GeoPackage files carry a last-change time; a fixed one keeps two runs byte-identical
+_GPKG_FIXED_DATE = "2000-01-01T00:00:00Z"
+
+
+def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``data`` as indented UTF-8 JSON with sorted-as-given keys, atomically."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return write_text(path, text)
+
+
+def plan_layers(plan: Any) -> dict[str, Any]:
+    """The GeoPackage layers of a plan, as GeoDataFrames in the network CRS.
+
+    ``risk``: one row per street segment with, per window, the density per km and the risk
+    score — left empty (null) where fewer than ``risk.min_support`` incidents support it, as on
+    the maps. ``corridors``: one row per corridor and window. ``routes``: the main recommended
+    routes of each destination and window (edges carrying ≥ 2 % of its busiest edge's walkers). ``destinations`` and
+    ``posts`` (one row per post and window, with its schedule summary).
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    s = plan.streets
+    k = plan.scenario.risk.min_support
+    risk = s.edges_gdf()[["edge", "name", "highway", "length_m", "geometry"]].copy()
+    for wp in plan.windows:
+        name = wp.window.name
+        shown = wp.risk.support >= k
+        risk[f"{name}_density_per_km"] = np.where(shown, np.round(wp.risk.density_per_km, 4), np.nan)
+        risk[f"{name}_risk"] = np.where(shown, np.round(wp.risk.risk, 4), np.nan)
+        risk[f"{name}_traffic"] = np.round(wp.corridors.traffic, 4)
+    corridor_rows, route_rows, post_rows = [], [], []
+    for wp in plan.windows:
+        name = wp.window.name
+        for c in wp.corridors.corridors:
+            corridor_rows.append(
+                {
+                    "window": name,
+                    "corridor_id": c.corridor_id,
+                    "streets": "; ".join(c.streets),
+                    "length_m": round(float(c.length_m), 2),
+                    "traffic_m": round(float(c.traffic_m), 2),
+                    "risk_mean": round(float(c.risk_mean), 4),
+                    "geometry": shapely.line_merge(shapely.multilinestrings(list(s.geometry[c.edges]))),
+                }
+            )
+        for d in wp.corridors.destinations:
+            mains = main_routes(d)
+            if len(mains) == 0:
+                continue
+            route_rows.append(
+                {
+                    "window": name,
+                    "place_id": d.place_id,
+                    "name": d.name,
+                    "kind": d.kind,
+                    "origins_served": int(d.origins_served),
+                    "median_detour": float(d.median_detour),
+                    "reduction_pct": round(float(d.reduction_pct), 3),
+                    "geometry": shapely.line_merge(shapely.multilinestrings(list(s.geometry[mains]))),
+                }
+            )
+        entries_by_post: dict[str, list[Any]] = {}
+        for e in wp.schedule:
+            entries_by_post.setdefault(e.post_id, []).append(e)
+        for p in wp.posts.posts:
+            times = ", ".join(f"{e.start:%H:%M}-{e.end:%H:%M}" for e in entries_by_post.get(p.post_id, []))
+            post_rows.append(
+                {
+                    "window": name,
+                    "post_id": p.post_id,
+                    "name": p.name,
+                    "share": round(float(p.share), 4),
+                    "corridor_m": round(float(p.corridor_m), 2),
+                    "pinned": bool(p.pinned),
+                    "times": times,
+                    "geometry": shapely.Point(p.x, p.y),
+                }
+            )
+    dests = plan.destinations.to_crs(s.crs)
+    keep = [c for c in ("place_id", "kind", "subkind", "name", "node", "snap_m") if c in dests.columns]
+    layers = {
+        "risk": risk,
+        "corridors": gpd.GeoDataFrame(
+            pd.DataFrame(corridor_rows, columns=_cols(corridor_rows)), geometry="geometry", crs=s.crs
+        ),
+        "routes": gpd.GeoDataFrame(
+            pd.DataFrame(route_rows, columns=_cols(route_rows)), geometry="geometry", crs=s.crs
+        ),
+        "destinations": gpd.GeoDataFrame(dests[[*keep, "geometry"]], geometry="geometry", crs=s.crs),
+        "posts": gpd.GeoDataFrame(
+            pd.DataFrame(post_rows, columns=_cols(post_rows)), geometry="geometry", crs=s.crs
+        ),
+    }
+    return layers
+
+
+def _cols(rows: list[dict[str, Any]]) -> list[str] | None:
+    return list(rows[0]) if rows else None
+
+
+def write_plan_gpkg(plan: Any, path: str | os.PathLike[str]) -> Path:
+    """Write :func:`plan_layers` to one GeoPackage, atomically and byte-for-byte reproducibly."""
+    import pyogrio
+
+    layers = plan_layers(plan)
+    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_FIXED_DATE})
+    try:
+        with atomic_path(path) as tmp:
+            tmp.unlink()
+            for name, gdf in layers.items():
+                if gdf.empty:
+                    continue
+                gdf.to_file(tmp, layer=name, driver="GPKG")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
+    return Path(path)

@@ -125,7 +125,7 @@ def load_network(
         cached = _read_cache(cache_file)
         if cached is not None:
             G, report = cached
-            report.note(f"loaded from cache {cache_file.name}")
+            # not a report note: a plan must not depend on whether the cache was warm
             logger.info("loaded walk network from cache: %s", cache_file)
             return Loaded(G, report)
 

@@ -110,13 +110,19 @@ def test_loading_never_modifies_the_input() -> None:
 # ---- cache ------------------------------------------------------------------------------
 
 
-def test_cache_is_reused_and_equal(tmp_path: Path) -> None:
+def _from_cache(caplog: pytest.LogCaptureFixture) -> bool:
+    return any("loaded walk network from cache" in r.getMessage() for r in caplog.records)
+
+
+def test_cache_is_reused_and_equal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="passages.network")
     first = load_network(SAMPLE, cache_dir=tmp_path)
-    assert not any("cache" in n for n in first.report.notes)
+    assert not _from_cache(caplog)
     assert len(list(tmp_path.iterdir())) == 1
     second = load_network(SAMPLE, cache_dir=tmp_path)
-    assert any("loaded from cache" in n for n in second.report.notes)
+    assert _from_cache(caplog)
     assert nx.utils.graphs_equal(first.data, second.data)
+    assert first.report.to_dict() == second.report.to_dict(), "a warm cache changes no report"
 
 
 def test_cache_key_depends_on_options(tmp_path: Path) -> None:
@@ -125,12 +131,14 @@ def test_cache_key_depends_on_options(tmp_path: Path) -> None:
     assert len(list(tmp_path.iterdir())) == 2
 
 
-def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
+def test_damaged_cache_is_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     load_network(SAMPLE, cache_dir=tmp_path)
     (cache_file,) = tmp_path.iterdir()
     cache_file.write_bytes(b"not a cache")
+    caplog.set_level("INFO", logger="passages.network")
     again = load_network(SAMPLE, cache_dir=tmp_path)
-    assert not any("loaded from cache" in n for n in again.report.notes)
+    assert not _from_cache(caplog)
+    assert any("ignoring damaged network cache" in r.getMessage() for r in caplog.records)
     assert again.data.number_of_nodes() > 7_000
 
 

@@ -1,0 +1,841 @@
+"""The interactive map: one self-contained HTML file per plan (folium / Leaflet).
+
+This is the only module that speaks (lat, lon) order and HTML. Folium builds the page skeleton
+(map, scale bar, layer control, optional tiles); the plan's data is embedded **once** as a JSON
+block and drawn by a small script, which works around folium's known gaps:
+
+* **Size.** Every street is simplified (~2 m, in the metric CRS), reprojected and rounded to
+  5 decimals (~1 m) and stored once; risk classes, corridors, routes and post coverage refer to
+  streets by index (delta-encoded), so three windows cost little more than one. Lines are drawn
+  on a canvas, not as thousands of SVG elements or markers.
+* **Offline.** Without tiles the street network itself is the basemap. Leaflet 1.9.4 ships with
+  passages (``passages/static/leaflet``, BSD-2, images inlined) and is inlined into the page, so
+  the map works with no connection; ``$PASSAGES_LEAFLET_DIR`` may name another copy. Were none
+  found, the page would link the CDN and show a visible notice when the library cannot load.
+* **Time windows.** The layer control's radio buttons pick the window; the check boxes pick the
+  layer types (risk, routes, corridors, destinations, posts), which then show that window only.
+* **Legend, title, attribution.** Custom controls; Leaflet's metric/imperial scale bar.
+* **Safety.** All text from data is HTML-escaped once, where it is put into HTML; the JSON block
+  escapes ``</`` so that it cannot close its script. Incident points are drawn only when the
+  scenario sets ``incidents.show_points`` (off by default) and never for sensitive categories.
+* **Determinism.** Folium gives every element a random id; they come from a counter while the
+  map is built and rendered, so the same plan gives a byte-identical file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import itertools
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from branca.element import Element, MacroElement
+
+from passages._io import write_text
+from passages.corridors import main_routes
+
+__all__ = ["build_webmap", "write_webmap"]
+
+logger = logging.getLogger(__name__)
+
+#: geometry simplification tolerance before reprojecting, metres
+SIMPLIFY_M = 2.0
+#: decimals kept on longitude / latitude (5 ≈ 1 m)
+DECIMALS = 5
+#: upper bounds of the risk classes (risk is in [0, 1]); five classes
+RISK_BREAKS = (0.2, 0.4, 0.6, 0.8)
+#: sequential colours of the risk classes (ColorBrewer YlOrRd)
+RISK_COLOURS = ("#fed976", "#feb24c", "#fd8d3c", "#e31a1c", "#800026")
+#: corridor line widths in pixels by foot-traffic class (quiet, busy, busiest)
+CORRIDOR_WIDTHS = (2, 4, 7)
+CORRIDOR_COLOUR = "#253494"
+ROUTE_COLOUR = "#4a7bd0"
+#: destination symbol by kind: (shape, fill colour, legend label)
+KIND_SYMBOLS: dict[str, tuple[str, str, str]] = {
+    "school": ("square", "#c51b7d", "School"),
+    "park": ("triangle", "#1b7837", "Park"),
+    "transit": ("circle", "#01665e", "Transit stop"),
+    "other": ("diamond", "#8c510a", "Other destination"),
+}
+#: folders searched for leaflet.js / leaflet.css (after $PASSAGES_LEAFLET_DIR)
+LEAFLET_ENV = "PASSAGES_LEAFLET_DIR"
+LEAFLET_DIRS = (Path(__file__).parent / "static" / "leaflet",)
+LEAFLET_CDN = (
+    "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js",
+    "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css",
+)
+OSM_ATTRIBUTION = "Street data © OpenStreetMap contributors (ODbL)"
+_ADAPTER_SOURCES = {"cobra": "Atlanta Police Department (COBRA)", "lapd": "Los Angeles Police Department"}
+_LAYER_TYPES = ("risk", "routes", "corridors", "places", "posts")
+_ID_LOCK = threading.RLock()
+_ID_STATE: dict[str, Any] = {"depth": 0}
+
+
+# --------------------------------------------------------------------------------------
+# text shared with printmap
+
+
+def esc(value: object) -> str:
+    """HTML-escape any value's text (quotes too)."""
+    return html.escape(str(value), quote=True)
+
+
+def _label(value: object) -> str:
+    """Escape text that passes through folium's templates: HTML, and Jinja's ``{{`` (branca
+    renders some macro output as a template a second time)."""
+    return esc(value).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def clock(t: time) -> str:
+    """``HH:MM``."""
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+def window_text(window: Any) -> str:
+    """``"Mon–Fri 06:30–09:00"`` (``"(next day)"`` when the window crosses midnight)."""
+    from passages.deployment import format_days
+
+    cross = " (next day)" if window.end < window.start else ""
+    return f"{format_days(window.days)} {clock(window.start)}–{clock(window.end)}{cross}"
+
+
+def incident_source(plan: Any, *, short: bool = False) -> str:
+    """Who recorded the incidents, which file, and the period they cover (``short``: who only)."""
+    spec = getattr(plan.scenario, "incidents", None)
+    if spec is None:
+        return "no incident data"
+    adapter = str(getattr(spec, "adapter", ""))
+    name = Path(str(spec.path)).name
+    if short:
+        return _ADAPTER_SOURCES.get(adapter, name)
+    who = f"{_ADAPTER_SOURCES[adapter]}, {name}" if adapter in _ADAPTER_SOURCES else name
+    return f"{who}{data_period(plan)}"
+
+
+def data_period(plan: Any) -> str:
+    """``", 2021-01-01 to 2021-08-26 (6,334 incidents)"``, or ``""`` without incident dates."""
+    inc = plan.incidents
+    if inc is None or len(inc) == 0 or "occurred_at" not in inc:
+        return ""
+    when = inc["occurred_at"].dropna()
+    if when.empty:
+        return ""
+    return f", {when.min():%Y-%m-%d} to {when.max():%Y-%m-%d} ({len(inc):,} incidents)"
+
+
+def attribution(plan: Any) -> str:
+    """The data attribution line printed on every map."""
+    return f"{OSM_ATTRIBUTION}; incidents: {incident_source(plan)}"
+
+
+def post_number(post_id: str) -> str:
+    """The short label drawn on a post: ``"P03"`` → ``"3"``; other ids unchanged."""
+    m = re.fullmatch(r"[A-Za-z]*0*(\d+)", str(post_id))
+    return m[1] if m else str(post_id)
+
+
+def post_schedule_rows(schedule: Iterable[Any], post_id: str) -> list[tuple[str, str, str]]:
+    """One (times, officers, how) row per officer at a post; rotation visits are merged.
+
+    Fixed posts give ``("06:30–09:00", "2", "whole window")``; an officer on a rotation gives
+    ``("06:30–06:45, 07:20–07:35, …", "1", "officer 2: beat P02 → P05, …")``.
+    """
+    rows: list[tuple[str, str, str]] = []
+    visits: dict[int, list[Any]] = {}
+    for e in schedule:
+        if e.post_id != post_id:
+            continue
+        if e.mode == "rotation":
+            visits.setdefault(int(getattr(e, "beat", 1)), []).append(e)
+        else:
+            note = e.note or "whole window"
+            rows.append((f"{clock(e.start)}–{clock(e.end)}", str(e.officers), note))
+    for beat, es in sorted(visits.items()):
+        times = ", ".join(f"{clock(e.start)}–{clock(e.end)}" for e in es)
+        note = str(es[0].note).split(";")[0] if es[0].note else f"officer {beat} (rotation)"
+        rows.append((times, str(es[0].officers), note))
+    return rows
+
+
+def kind_key(kind: object) -> str:
+    """The symbol class of a destination kind (school, park, transit or other)."""
+    k = str(kind)
+    return k if k in KIND_SYMBOLS else "other"
+
+
+def risk_class(risk: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Class 0..4 of each risk value (see :data:`RISK_BREAKS`)."""
+    return np.searchsorted(np.asarray(RISK_BREAKS), np.asarray(risk, dtype=float), side="left").astype(
+        np.int64
+    )
+
+
+def traffic_breaks(plan: Any) -> tuple[float, float]:
+    """Foot-traffic thresholds between the three corridor widths, shared by all windows: the median
+    and the 85th percentile of the traffic on corridor edges."""
+    values = [
+        np.asarray(wp.corridors.traffic, dtype=float)[np.asarray(c.edges, dtype=np.int64)]
+        for wp in plan.windows
+        for c in wp.corridors.corridors
+    ]
+    t = np.concatenate(values) if values else np.zeros(0)
+    t = t[t > 0]
+    if t.size == 0:
+        return (1.0, 2.0)
+    lo, hi = np.percentile(t, [50, 85])
+    return (float(lo), float(max(hi, lo)))
+
+
+def traffic_class(traffic: npt.ArrayLike, breaks: tuple[float, float]) -> npt.NDArray[np.int64]:
+    """Corridor width class of each traffic value: 0 below ``breaks[0]``, 2 from ``breaks[1]`` up."""
+    return np.searchsorted(np.asarray(breaks), np.asarray(traffic, dtype=float), side="right").astype(
+        np.int64
+    )
+
+
+def places_of(plan: Any, wp: Any) -> Any:
+    """The destinations served in one window (the window's own table, else by kind)."""
+    d = wp.destinations if wp.destinations is not None else plan.destinations
+    kinds = tuple(getattr(wp.window, "kinds", ()) or ())
+    if wp.destinations is None and kinds:
+        d = d[d["kind"].isin(kinds)]
+    return d.sort_values("place_id", kind="stable")
+
+
+# --------------------------------------------------------------------------------------
+# public API
+
+
+def write_webmap(plan: Any, path: str | os.PathLike[str], *, tiles: bool | None = None) -> Path:
+    """Write the plan's interactive map as one HTML file (atomically).
+
+    Parameters
+    ----------
+    plan
+        A :class:`passages.plan.Plan`.
+    path
+        The HTML file to write.
+    tiles
+        Draw OpenStreetMap tiles (needs the internet when viewed); default
+        ``plan.scenario.maps.tiles``. Without tiles the streets are the basemap.
+
+    Returns
+    -------
+    Path
+        ``path``. The same plan always gives the same bytes.
+    """
+    with _stable_ids():
+        page = build_webmap(plan, tiles=tiles).get_root().render()
+    out = write_text(path, page)
+    logger.info("wrote web map %s (%.2f MB)", out, len(page.encode()) / 1e6)
+    return out
+
+
+def build_webmap(plan: Any, *, tiles: bool | None = None) -> Any:
+    """Build the plan's folium map (see the module docstring for what it shows).
+
+    Parameters
+    ----------
+    plan
+        A :class:`passages.plan.Plan`.
+    tiles
+        Draw OpenStreetMap tiles; default ``plan.scenario.maps.tiles``.
+
+    Returns
+    -------
+    folium.Map
+        Element ids are stable, so ``m.get_root().render()`` is the same for the same plan.
+    """
+    import folium
+
+    use_tiles = bool(plan.scenario.maps.tiles if tiles is None else tiles)
+    with _stable_ids():
+        west, south, east, north = plan.streets.bounds_lonlat()
+        m = folium.Map(
+            location=[(south + north) / 2, (west + east) / 2],
+            tiles=None,
+            control_scale=True,
+            prefer_canvas=True,
+            zoom_start=14,
+            maxZoom=19,
+            minZoom=10,
+            zoomSnap=0.25,
+        )
+        page: Any = m.get_root()
+        js, css = _leaflet_assets()
+        if js is not None and css is not None:
+            m.default_js, m.default_css = [], []
+            page.header.add_child(_Raw(f"<style>{css}</style>\n<script>{js}</script>"), name="leaflet")
+        else:
+            m.default_js, m.default_css = [("leaflet", LEAFLET_CDN[0])], [("leaflet_css", LEAFLET_CDN[1])]
+        page.header.add_child(_Raw(_CSS), name="passages_css")
+        page.html.add_child(_Raw(_OFFLINE_NOTICE), name="passages_offline")
+        page.html.add_child(_Raw(_data_block(plan)), name="passages_data")
+        m.fit_bounds(_focus_bounds(plan) or [[south, west], [north, east]])
+
+        bases = [
+            folium.FeatureGroup(name=_label(wp.window.label or wp.window.name), overlay=False, show=i == 0)
+            for i, wp in enumerate(plan.windows)
+        ]
+        for g in bases:
+            g.add_to(m)
+        if use_tiles:
+            folium.TileLayer("OpenStreetMap", name="OpenStreetMap tiles (online)", overlay=True).add_to(m)
+        k = int(plan.scenario.risk.min_support)
+        names = {
+            "base": "Streets (offline basemap)",
+            "risk": f"Street risk (where ≥ {k} incidents)",
+            "routes": "Recommended routes",
+            "corridors": "Corridors (width = foot traffic)",
+            "places": "Destinations",
+            "posts": "Officer posts",
+            "incidents": "Incident points",
+        }
+        groups = {
+            key: folium.FeatureGroup(
+                name=_label(label),
+                show=key not in ("routes", "incidents") and not (key == "base" and use_tiles),
+            )
+            for key, label in names.items()
+            if key != "incidents" or _show_points(plan)
+        }
+        for g in groups.values():
+            g.add_to(m)
+        control = folium.LayerControl(collapsed=False, position="topright")
+        control.add_to(m)
+
+        script = _SCRIPT
+        for key, value in {
+            "__MAP__": m.get_name(),
+            "__CONTROL__": control.get_name(),
+            "__BASES__": ", ".join(b.get_name() for b in bases),
+            "__GROUPS__": ", ".join(f"{key}: {g.get_name()}" for key, g in groups.items()),
+        }.items():
+            script = script.replace(key, value)
+        m.add_child(_Script(script), name="passages_script")
+        page.html.add_child(_Raw(_controls_html(plan)), name="passages_controls")
+    return m
+
+
+# --------------------------------------------------------------------------------------
+# data embedded in the page
+
+
+def _data_block(plan: Any) -> str:
+    text = json.dumps(_map_data(plan), separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    text = text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+    return f'<script type="application/json" id="passages-data">{text}</script>'
+
+
+def _map_data(plan: Any) -> dict[str, Any]:
+    """Everything the page draws, as JSON-ready values; text already HTML-escaped."""
+    streets = plan.streets
+    k = int(plan.scenario.risk.min_support)
+    breaks = traffic_breaks(plan)
+    areas: list[Any] = []
+    windows = []
+    for wp in plan.windows:
+        r = wp.risk
+        shown = np.asarray(r.support, dtype=float) >= k
+        cls = risk_class(r.risk)
+        risk = [_ids(np.flatnonzero(shown & (cls == c))) for c in range(len(RISK_COLOURS))]
+        traffic = np.asarray(wp.corridors.traffic, dtype=float)
+        corridors = []
+        for c in wp.corridors.corridors:
+            e = np.asarray(c.edges, dtype=np.int64)
+            width = traffic_class(traffic[e], breaks)
+            corridors.append(
+                {
+                    "e": [_ids(e[width == w]) for w in range(len(CORRIDOR_WIDTHS))],
+                    "p": _corridor_popup(c, traffic[e]),
+                }
+            )
+        results = {str(d.place_id): d for d in wp.corridors.destinations}
+        mains = {pid: main_routes(d) for pid, d in results.items()}
+        routes = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *mains.values()]))
+        places = []
+        for row in places_of(plan, wp).itertuples(index=False):
+            res = results.get(str(row.place_id))
+            ll, area = _place_geometry(plan, row.geometry, areas)
+            places.append(
+                {
+                    "k": kind_key(row.kind),
+                    "ll": ll,
+                    "a": area,
+                    "p": _place_popup(row, res),
+                    "r": _ids(mains[str(row.place_id)]) if res is not None else [],
+                }
+            )
+        posts = []
+        for p in wp.posts.posts:
+            lat, lon = _round(p.lat), _round(p.lon)
+            posts.append(
+                {
+                    "n": esc(post_number(p.post_id)),
+                    "ll": [lat, lon],
+                    "p": _post_popup(p, wp.schedule),
+                    "c": _ids(p.covered_edges),
+                }
+            )
+        windows.append(
+            {
+                "label": esc(wp.window.label or wp.window.name),
+                "when": esc(f"{window_text(wp.window)} · {wp.posts.officers} officers"),
+                "risk": risk,
+                "routes": _ids(routes),
+                "corridors": corridors,
+                "places": places,
+                "posts": posts,
+            }
+        )
+    data: dict[str, Any] = {
+        "edges": _edge_lines(streets),
+        "areas": areas,
+        "windows": windows,
+        "style": {
+            "risk": list(RISK_COLOURS),
+            "widths": list(CORRIDOR_WIDTHS),
+            "corridor": CORRIDOR_COLOUR,
+            "route": ROUTE_COLOUR,
+            "kinds": {
+                key: [shape, colour, _symbol_svg(shape, colour)]
+                for key, (shape, colour, _) in KIND_SYMBOLS.items()
+            },
+        },
+        "attribution": esc(f"© OpenStreetMap contributors; incidents: {incident_source(plan, short=True)}"),
+    }
+    if _show_points(plan):
+        data["incidents"] = _incident_points(plan)
+    return data
+
+
+def _focus_bounds(plan: Any, *, pad_m: float = 300.0) -> list[list[float]] | None:
+    """[[south, west], [north, east]] around every window's corridors and posts, or None."""
+    streets = plan.streets
+    edges = [np.asarray(c.edges, dtype=np.int64) for wp in plan.windows for c in wp.corridors.corridors]
+    nodes = [np.asarray([p.node for p in wp.posts.posts], dtype=np.int64) for wp in plan.windows]
+    e = np.concatenate([np.zeros(0, dtype=np.int64), *edges])
+    n = np.concatenate([np.zeros(0, dtype=np.int64), *nodes, streets.u[e], streets.v[e]]).astype(np.int64)
+    if n.size == 0:
+        return None
+    x, y = streets.x[n], streets.y[n]
+    lon, lat = streets.to_lonlat(
+        [x.min() - pad_m, x.max() + pad_m, x.min() - pad_m, x.max() + pad_m],
+        [y.min() - pad_m, y.min() - pad_m, y.max() + pad_m, y.max() + pad_m],
+    )
+    return [[_round(lat.min()), _round(lon.min())], [_round(lat.max()), _round(lon.max())]]
+
+
+def _ids(edges: npt.ArrayLike) -> list[int]:
+    """Sorted, unique edge indices, delta-encoded (the page decodes with a running sum)."""
+    e = np.unique(np.asarray(edges, dtype=np.int64))
+    return np.diff(e, prepend=0).tolist() if e.size else []
+
+
+def _round(value: float) -> float:
+    return round(float(value), DECIMALS)
+
+
+def _latlon(xy: npt.NDArray[np.float64], streets: Any) -> list[list[float]]:
+    """Metric (x, y) rows → rounded [lat, lon] pairs, repeated points dropped."""
+    lon, lat = streets.to_lonlat(xy[:, 0], xy[:, 1])
+    ll = np.column_stack([np.round(lat, DECIMALS), np.round(lon, DECIMALS)])
+    keep = np.ones(len(ll), dtype=bool)
+    keep[1:] = np.any(ll[1:] != ll[:-1], axis=1)
+    out: list[list[float]] = ll[keep].tolist()
+    return out
+
+
+def _edge_lines(streets: Any) -> list[list[list[float]]]:
+    """Every street as a simplified [[lat, lon], ...] line, indexed like the edges."""
+    geoms = shapely.simplify(np.asarray(streets.geometry), SIMPLIFY_M)
+    xy, idx = shapely.get_coordinates(geoms, return_index=True)
+    lon, lat = streets.to_lonlat(xy[:, 0], xy[:, 1])
+    pairs = np.column_stack([np.round(lat, DECIMALS), np.round(lon, DECIMALS)]).tolist()
+    bounds = np.searchsorted(idx, np.arange(len(geoms) + 1))
+    return [pairs[a:b] for a, b in itertools.pairwise(bounds.tolist())]
+
+
+def _place_geometry(plan: Any, geom: Any, areas: list[Any]) -> tuple[list[float], int]:
+    """A place's marker position and, for polygons, the index of its outline in ``areas``."""
+    if geom is None or geom.is_empty:
+        return [0.0, 0.0], -1
+    import pyproj
+
+    if geom.geom_type == "Point":
+        return [_round(geom.y), _round(geom.x)], -1
+    pt = geom.representative_point()
+    t = pyproj.Transformer.from_crs(4326, plan.streets.crs, always_xy=True)
+    metric = shapely.transform(geom, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
+    metric = shapely.simplify(metric, SIMPLIFY_M)
+    polys = list(getattr(metric, "geoms", [metric]))
+    rings = [
+        [_latlon(shapely.get_coordinates(r), plan.streets) for r in (p.exterior, *p.interiors)]
+        for p in polys
+        if p.geom_type == "Polygon" and not p.is_empty
+    ]
+    if not rings:
+        return [_round(pt.y), _round(pt.x)], -1
+    areas.append(rings)
+    return [_round(pt.y), _round(pt.x)], len(areas) - 1
+
+
+def _show_points(plan: Any) -> bool:
+    spec = getattr(plan.scenario, "incidents", None)
+    return bool(spec is not None and spec.show_points and plan.incidents is not None)
+
+
+def _incident_points(plan: Any) -> list[list[float]]:
+    """Incident locations, sensitive categories always left out."""
+    from passages.incidents import is_sensitive
+
+    inc = plan.incidents
+    if len(inc) == 0:
+        return []
+    keep = ~np.asarray(inc["sensitive"], dtype=bool) if "sensitive" in inc else np.ones(len(inc), dtype=bool)
+    if "category" in inc:
+        extra = getattr(plan.scenario.incidents, "sensitive", ())
+        keep &= ~np.asarray(is_sensitive(inc["category"].astype(str), sensitive=extra), dtype=bool)
+    pts = inc.geometry[keep]
+    ll = np.column_stack([np.round(pts.y.to_numpy(), DECIMALS), np.round(pts.x.to_numpy(), DECIMALS)])
+    out: list[list[float]] = ll.tolist()
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# popups (every piece of data text passes esc() here)
+
+
+def _table(title: str, rows: Sequence[tuple[str, str]], extra: str = "") -> str:
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    return f'<div class="pp-pop"><b>{esc(title)}</b><table>{body}</table>{extra}</div>'
+
+
+def _pct(x: float) -> str:
+    return "–" if not np.isfinite(x) else f"{100 * x:+.0f} %"
+
+
+def _corridor_popup(c: Any, traffic: npt.NDArray[np.float64]) -> str:
+    streets = ", ".join(c.streets[:4]) if c.streets else "unnamed paths"
+    rows = [
+        ("Streets", streets),
+        ("Length", f"{c.length_m / 1000:.2f} km"),
+        ("Walkers (busiest block)", f"{traffic.max() if traffic.size else 0:,.0f}"),
+        ("Mean risk", f"{c.risk_mean:.2f}"),
+    ]
+    return _table(f"Corridor {c.corridor_id}", rows)
+
+
+def _place_popup(row: Any, res: Any) -> str:
+    kind = str(row.kind) + (f" ({row.subkind})" if getattr(row, "subkind", "") else "")
+    rows = [("Kind", kind)]
+    if res is not None:
+        if str(res.status) != "ok":
+            rows.append(("Status", str(res.status)))
+        rows += [
+            ("Start points served", f"{res.origins_served:,}"),
+            ("Detour, median / 90th pct", f"{_pct(res.median_detour)} / {_pct(res.p90_detour)}"),
+            ("Risk exposure cut", f"{res.reduction_pct:.0f} %" if np.isfinite(res.reduction_pct) else "–"),
+        ]
+    hint = '<p class="pp-hint">Recommended routes are outlined while this is open.</p>' if res else ""
+    return _table(str(row.name) or str(row.place_id), rows, hint)
+
+
+def _post_popup(p: Any, schedule: Iterable[Any]) -> str:
+    rows = [
+        ("Location", str(p.name)),
+        ("Corridor in sight", f"{p.corridor_m:,.0f} m"),
+        ("Share of the window's demand", f"{100 * p.share:.0f} %"),
+    ]
+    if p.pinned:
+        rows.append(("Pinned", "yes (kept by the scenario)"))
+    times = post_schedule_rows(schedule, p.post_id)
+    sched = "".join(f"<tr><td>{esc(t)}</td><td>{esc(n)}</td><td>{esc(w)}</td></tr>" for t, n, w in times)
+    extra = (
+        f'<table class="pp-sched"><tr><th>Times</th><th>Officers</th><th></th></tr>{sched}</table>'
+        if times
+        else "<p>Not staffed in this window.</p>"
+    )
+    return _table(f"Post {p.post_id}", rows, extra)
+
+
+def _controls_html(plan: Any) -> str:
+    """Hidden templates for the title box and legend, moved into Leaflet controls by the script."""
+    k = int(plan.scenario.risk.min_support)
+    title = esc(plan.scenario.title or plan.scenario.name)
+    risk_rows = "".join(
+        f'<div><i class="pp-sw" style="background:{c}"></i>{lo:.1f}–{hi:.1f}</div>'
+        for c, lo, hi in zip(RISK_COLOURS, (0, *RISK_BREAKS), (*RISK_BREAKS, 1.0), strict=True)
+    )
+    lo, hi = traffic_breaks(plan)
+    width_labels = (f"under {lo:,.0f} walkers", f"{lo:,.0f}–{hi:,.0f}", f"{hi:,.0f} or more")
+    widths = "".join(
+        f'<div><i class="pp-line" style="height:{w}px;background:{CORRIDOR_COLOUR}"></i>{esc(t)}</div>'
+        for w, t in zip(CORRIDOR_WIDTHS, width_labels, strict=True)
+    )
+    present = {kind_key(k) for wp in plan.windows for k in places_of(plan, wp)["kind"]}
+    symbols = "".join(
+        f'<div><span class="pp-sym">{_symbol_svg(shape, colour)}</span>{esc(label)}</div>'
+        for key, (shape, colour, label) in KIND_SYMBOLS.items()
+        if key in present
+    )
+    incidents = '<div><i class="pp-dot"></i>Incident (not sensitive)</div>' if _show_points(plan) else ""
+    return f"""<div id="pp-title-src" class="pp-box pp-title" hidden><b>{title}</b>
+<div id="pp-when"></div><div class="pp-small">Plan {esc(plan.scenario.name)} ·
+Streets © OpenStreetMap contributors · Incidents: {esc(incident_source(plan))}</div></div>
+<div id="pp-legend-src" class="pp-box pp-legend" hidden><details open><summary>Legend</summary>
+<div class="pp-h">Street risk (0–1)</div>{risk_rows}
+<div class="pp-small">Grey streets: fewer than {k} incidents nearby, not rated.</div>
+<div class="pp-h">Corridors, by walkers</div>{widths}
+<div><i class="pp-line pp-dash"></i>Main recommended routes</div>
+<div class="pp-h">Places</div>{symbols}
+<div><span class="pp-post">1</span>Officer post (number)</div>{incidents}
+</details></div>"""
+
+
+def _symbol_svg(shape: str, colour: str, size: int = 16) -> str:
+    s, h = size, size / 2
+    body = {
+        "square": f'<rect x="2" y="2" width="{s - 4}" height="{s - 4}"/>',
+        "triangle": f'<polygon points="{h},1 {s - 1},{s - 2} 1,{s - 2}"/>',
+        "circle": f'<circle cx="{h}" cy="{h}" r="{h - 2}"/>',
+        "diamond": f'<polygon points="{h},1 {s - 1},{h} {h},{s - 1} 1,{h}"/>',
+    }[shape]
+    return (
+        f'<svg width="{s}" height="{s}" viewBox="0 0 {s} {s}" fill="{colour}" stroke="#fff" '
+        f'stroke-width="1.5">{body}</svg>'
+    )
+
+
+# --------------------------------------------------------------------------------------
+# page assets and folium plumbing
+
+
+def _leaflet_assets() -> tuple[str | None, str | None]:
+    """Leaflet's JS and CSS (images inlined) from a local copy, or (None, None)."""
+    env = os.environ.get(LEAFLET_ENV)
+    for folder in ((Path(env),) if env else ()) + LEAFLET_DIRS:
+        js_file = next((folder / n for n in ("leaflet.min.js", "leaflet.js") if (folder / n).is_file()), None)
+        css_file = folder / "leaflet.css"
+        if js_file is None or not css_file.is_file():
+            continue
+        js = re.sub(r"//# sourceMappingURL=\S+", "", js_file.read_text(encoding="utf-8"))
+        css = re.sub(r"/\*# sourceMappingURL=.*?\*/", "", css_file.read_text(encoding="utf-8"))
+
+        def inline(match: re.Match[str], folder: Path = folder) -> str:
+            img = folder / match[1]
+            if not img.is_file():
+                return match[0]
+            return f"url(data:image/png;base64,{base64.b64encode(img.read_bytes()).decode()})"
+
+        css = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
+        logger.debug("inlining Leaflet from %s", folder)
+        return js.replace("</script", "<\\/script"), css
+    logger.info("no local Leaflet copy found; the web map links %s (needs the internet)", LEAFLET_CDN[0])
+    return None, None
+
+
+@contextmanager
+def _stable_ids() -> Iterator[None]:
+    """Give folium/branca elements counter-based ids instead of random ones.
+
+    Re-entrant in one thread (nested uses share the counter); other threads wait.
+    """
+    with _ID_LOCK:
+        if _ID_STATE["depth"] == 0:
+            counter = itertools.count(1)
+            _ID_STATE["original"] = Element.__dict__["_generate_id"]
+            setattr(Element, "_generate_id", classmethod(lambda cls: f"{next(counter):06d}"))  # noqa: B010
+        _ID_STATE["depth"] += 1
+        try:
+            yield
+        finally:
+            _ID_STATE["depth"] -= 1
+            if _ID_STATE["depth"] == 0:
+                setattr(Element, "_generate_id", _ID_STATE.pop("original"))  # noqa: B010
+
+
+class _Raw(Element):  # type: ignore[misc]
+    """Verbatim text. Bypasses Jinja on purpose: branca renders macro output as a template a second
+    time, so text holding ``{{`` (inlined Leaflet, a name from data) would be evaluated."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+class _Script(MacroElement):  # type: ignore[misc]
+    """Verbatim JavaScript added to the page's script after the elements added before it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "PassagesScript"
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        root: Any = self.get_root()
+        root.script.add_child(_Raw(self._text), name=self.get_name())
+        return ""
+
+
+_OFFLINE_NOTICE = """<div id="passages-offline" class="pp-offline">This map needs the Leaflet
+library, which could not be loaded: this device seems to be offline. Open the map again with an
+internet connection, or use the printed pages (PDF) of this plan.</div>
+<noscript><div class="pp-offline">This map needs JavaScript. Use the printed pages (PDF) of this
+plan instead.</div></noscript>"""
+
+_CSS = """<style>
+.pp-offline{position:fixed;top:30%;left:10%;right:10%;z-index:5000;background:#fff3cd;
+  border:2px solid #8a6d3b;padding:16px;font:16px/1.4 sans-serif;color:#222}
+.pp-box{background:rgba(255,255,255,.94);padding:6px 9px;border-radius:5px;
+  box-shadow:0 1px 5px rgba(0,0,0,.4);font:12px/1.35 sans-serif;color:#222;max-width:300px}
+.pp-title b{font-size:14px}.pp-small{font-size:10.5px;color:#444;margin-top:2px}
+.pp-legend summary{font-weight:bold;cursor:pointer}.pp-h{font-weight:bold;margin-top:5px}
+.pp-sw{display:inline-block;width:22px;height:8px;margin-right:6px;vertical-align:middle}
+.pp-line{display:inline-block;width:22px;margin-right:6px;vertical-align:middle}
+.pp-dash{height:0!important;border-top:2px dashed #4a7bd0}
+.pp-sym{display:inline-block;width:22px;vertical-align:middle}
+.pp-post{display:inline-flex;align-items:center;justify-content:center;box-sizing:border-box;
+  width:20px;height:20px;border-radius:50%;background:#000;color:#fff;font:bold 11px/1 sans-serif;
+  border:2px solid #fff;box-shadow:0 0 0 1px #000;margin:1px 6px 1px 1px;vertical-align:middle}
+.leaflet-container{background:#f5f3ee}
+.pp-dot{display:inline-block;width:6px;height:6px;border-radius:50%;background:#333;margin:0 14px 0 6px}
+.pp-post-icon{background:none;border:none}
+.pp-post-icon span{display:flex;align-items:center;justify-content:center;box-sizing:border-box;
+  width:26px;height:26px;border-radius:50%;background:#000;color:#fff;font:bold 13px/1 sans-serif;
+  border:2px solid #fff;box-shadow:0 0 0 1px #000}
+.pp-sym-icon{background:none;border:none}
+.pp-pop table{border-collapse:collapse;margin-top:4px}.pp-pop th{text-align:left;padding-right:8px;
+  font-weight:normal;color:#555}.pp-sched td,.pp-sched th{border-top:1px solid #ddd;padding:1px 4px}
+.pp-hint{color:#555;font-style:italic;margin:4px 0 0}
+.pp-lc-head{font-weight:bold;margin:2px 0}
+@media (max-width:600px){.pp-box{max-width:210px;font-size:11px}.pp-title .pp-small{display:none}}
+</style>"""
+
+_SCRIPT = r"""
+(function () {
+  var notice = document.getElementById('passages-offline');
+  if (notice) { notice.remove(); }
+  var map = __MAP__, control = __CONTROL__, bases = [__BASES__], groups = {__GROUPS__};
+  var D = JSON.parse(document.getElementById('passages-data').textContent), S = D.style;
+  function ids(d) {  // delta-encoded edge indices
+    var out = [], s = 0;
+    for (var i = 0; i < d.length; i++) { s += d[i]; out.push(s); }
+    return out;
+  }
+  function lines(d) { return ids(d).map(function (i) { return D.edges[i]; }); }
+  [['ppBase', 350], ['ppArea', 355], ['ppRisk', 360], ['ppRoutes', 370], ['ppCorr', 380], ['ppHi', 390],
+   ['ppPosts', 650]].forEach(function (p) { map.createPane(p[0]).style.zIndex = p[1]; });
+  L.polyline(D.edges, {pane: 'ppBase', color: '#9a9a9a', weight: 1, opacity: 0.8, interactive: false})
+    .addTo(groups.base);
+  var hi = L.layerGroup().addTo(map);
+  function highlight(list, colour) {
+    hi.clearLayers();
+    if (list.length) {
+      L.polyline(lines(list), {pane: 'ppHi', color: colour, weight: 5, opacity: 0.9, interactive: false})
+        .addTo(hi);
+    }
+  }
+  function withHighlight(layer, list, colour) {
+    layer.on('popupopen', function () { highlight(list, colour); });
+    layer.on('popupclose', function () { hi.clearLayers(); });
+    return layer;
+  }
+  function build(w) {
+    var g = {}, t;
+    ['risk', 'routes', 'corridors', 'places', 'posts'].forEach(function (k) { g[k] = L.layerGroup(); });
+    w.risk.forEach(function (list, c) {
+      if (list.length) {
+        L.polyline(lines(list), {pane: 'ppRisk', color: S.risk[c], weight: 3, opacity: 0.95,
+                                 interactive: false}).addTo(g.risk);
+      }
+    });
+    if (w.routes.length) {
+      L.polyline(lines(w.routes), {pane: 'ppRoutes', color: S.route, weight: 2, dashArray: '5 4',
+                                   interactive: false}).addTo(g.routes);
+    }
+    w.corridors.forEach(function (c) {
+      c.e.forEach(function (list, k) {
+        if (list.length) {
+          L.polyline(lines(list), {pane: 'ppCorr', color: S.corridor, weight: S.widths[k], opacity: 1})
+            .bindPopup(c.p).addTo(g.corridors);
+        }
+      });
+    });
+    w.places.forEach(function (p) {
+      var sym = S.kinds[p.k], m;
+      if (p.a >= 0) {
+        L.polygon(D.areas[p.a], {pane: 'ppArea', color: sym[1], weight: 1, fillOpacity: 0.18,
+                                 interactive: false}).addTo(g.places);
+      }
+      if (sym[0] === 'circle') {
+        m = L.circleMarker(p.ll, {radius: 6, color: '#fff', weight: 2, fillColor: sym[1], fillOpacity: 1});
+      } else {
+        m = L.marker(p.ll, {icon: L.divIcon({className: 'pp-sym-icon', html: sym[2], iconSize: [16, 16]})});
+      }
+      withHighlight(m.bindPopup(p.p, {maxWidth: 320}), p.r, '#111').addTo(g.places);
+    });
+    w.posts.forEach(function (p) {
+      t = L.marker(p.ll, {pane: 'ppPosts', icon: L.divIcon({className: 'pp-post-icon', html: '<span>' + p.n +
+        '</span>', iconSize: [26, 26]}), title: 'Post ' + p.n});
+      withHighlight(t.bindPopup(p.p, {maxWidth: 340}), p.c, '#00b3b3').addTo(g.posts);
+    });
+    return g;
+  }
+  var built = [], current = -1;
+  function show(i) {
+    if (i === current) { return; }
+    current = i;
+    built[i] = built[i] || build(D.windows[i]);
+    ['risk', 'routes', 'corridors', 'places', 'posts'].forEach(function (k) {
+      groups[k].clearLayers();
+      groups[k].addLayer(built[i][k]);
+    });
+    hi.clearLayers();
+    map.closePopup();
+    var when = document.getElementById('pp-when');
+    if (when) { when.innerHTML = D.windows[i].label + ' · ' + D.windows[i].when; }
+  }
+  if (groups.incidents && D.incidents) {
+    L.layerGroup(D.incidents.map(function (ll) {
+      return L.circleMarker(ll, {radius: 2, color: '#333', weight: 0, fillOpacity: 0.7, interactive: false});
+    })).addTo(groups.incidents);
+  }
+  function boxControl(id, position) {
+    var src = document.getElementById(id), c = L.control({position: position});
+    c.onAdd = function () { src.hidden = false; L.DomEvent.disableClickPropagation(src); return src; };
+    return c.addTo(map);
+  }
+  boxControl('pp-title-src', 'topleft');
+  boxControl('pp-legend-src', 'bottomright');
+  if (window.innerWidth < 600) {
+    document.querySelector('#pp-legend-src details').open = false;
+    control.collapse();
+  }
+  var box = control.getContainer();
+  [['.leaflet-control-layers-base', 'Time window'], ['.leaflet-control-layers-overlays', 'Show']]
+    .forEach(function (h) {
+      var list = box.querySelector(h[0]), head = document.createElement('div');
+      head.className = 'pp-lc-head'; head.textContent = h[1];
+      list.parentNode.insertBefore(head, list);
+    });
+  map.attributionControl.addAttribution(D.attribution);
+  map.on('baselayerchange', function (e) { var i = bases.indexOf(e.layer); if (i >= 0) { show(i); } });
+  if (D.windows.length) { show(0); }
+})();
+"""
