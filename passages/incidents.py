@@ -9,9 +9,7 @@ in the :class:`~passages._validate.LoadReport` with their 1-based physical line 
 from __future__ import annotations
 
 import calendar
-import csv
 import functools
-import io
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -25,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from passages._errors import InputError
+from passages._tables import Table, find_column, read_layer, read_table
 from passages._validate import Loaded, LoadReport, existing_file
 
 __all__ = [
@@ -208,8 +207,9 @@ def load_incidents(
     Parameters
     ----------
     path
-        CSV (any delimiter among ``, ; tab |``; UTF-8, UTF-8 with BOM, UTF-16, else cp1252)
-        or a point layer (``.geojson``, ``.json``, ``.gpkg``, ``.shp``, ``.fgb``).
+        CSV (any delimiter among ``, ; tab |``; UTF-8, UTF-8 with BOM, UTF-16, else cp1252
+        or Latin-1; see :mod:`passages._tables`) or a point layer (``.geojson``, ``.json``,
+        ``.gpkg``, ``.shp``, ``.fgb``; without a CRS taken as longitude/latitude, noted).
     adapter
         ``"cobra"`` (Atlanta Police COBRA), ``"lapd"`` (LAPD Crime Data 2020-), ``"generic"``
         (needs ``mapping``) or ``"auto"``: COBRA/LAPD recognised by their columns.
@@ -244,7 +244,7 @@ def load_incidents(
     p = existing_file(path, "incidents")
     report = LoadReport(source=str(p), kind="incidents")
     box = _check_area(area)
-    raw = _read_vector(p, report) if p.suffix.lower() in _VECTOR_SUFFIXES else _read_csv(p, report)
+    raw = _read(p, report)
     geo = raw.lonlat is not None
     cm, col = _resolve(p, list(raw.frame.columns), adapter, mapping, geo=geo, report=report)
     f, n = raw.frame, len(raw.frame)
@@ -401,129 +401,29 @@ def _inside(lon: FloatArray, lat: FloatArray, box: Area) -> BoolArray:
     return (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
 
 
-def _decode(p: Path, data: bytes, report: LoadReport) -> str:
-    """Text of a CSV file: UTF-8 (BOM or not), UTF-16 with BOM, else cp1252 / latin-1."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise InputError(f"{p}: starts like UTF-16 text but cannot be decoded") from None
+def _read(p: Path, report: LoadReport) -> _Raw:
+    """Source rows as text: a point layer by its suffix, else a delimited text table."""
+    if p.suffix.lower() in _VECTOR_SUFFIXES:
+        return _layer_rows(read_layer(p, report, expected="point layer", assume_lonlat=True))
+    t = read_table(p, report, advice="export the incidents as CSV or a point layer (GeoJSON/GeoPackage)")
+    if t.encoding == "utf-16":
         report.note("the file is UTF-16 text")
-        return text
-    head = data[:65536]
-    kind = next((k for magic, k in _MAGIC if head.startswith(magic)), None)
-    controls = sum(head.count(bytes([b])) for b in (*range(9), *range(14, 32)))
-    if kind or b"\x00" in head or controls > 0.01 * len(head):
-        raise InputError(
-            f"{p}: not a text CSV file (binary content{', looks like ' + kind if kind else ''}); "
-            "export the incidents as CSV or a point layer (GeoJSON/GeoPackage)"
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        where = data[: exc.start].count(b"\n") + 1
-        for encoding in ("cp1252", "latin-1"):
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-            report.note(f"not UTF-8 (first bad byte on line {where}); read as {encoding}")
-            return text
-    raise AssertionError("unreachable: latin-1 decodes any bytes")  # pragma: no cover
-
-
-_MAGIC = (
-    (b"PK\x03\x04", "a ZIP archive or an Excel .xlsx workbook"),
-    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook"),
-    (b"SQLite format 3", "a SQLite/GeoPackage database (name it .gpkg)"),
-    (b"\x1f\x8b", "a gzip-compressed file (decompress it first)"),
-    (b"%PDF", "a PDF document"),
-)
-
-
-def _read_csv(p: Path, report: LoadReport) -> _Raw:
-    """Rows as text with the physical line each record starts on (header = line 1)."""
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
-    text = _decode(p, data, report)
-    if not text.strip():
-        raise InputError(f"{p}: the file is empty; it has no data rows")
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t", "|"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    malformed: list[int] = []
-    end = 0
-    try:
-        for record in reader:
-            start, end = end + 1, reader.line_num
-            if not "".join(record).strip():
-                continue  # blank line (or only empty fields)
-            if header is None:
-                header = _unique_names([h.strip() for h in record], report)
-                continue
-            while len(record) > len(header) and not record[-1].strip():
-                record.pop()  # trailing empty fields, e.g. "a,b,c,,"
-            if len(record) != len(header):
-                malformed.append(start)
-                continue
-            rows.append(record)
-            lines.append(start)
-    except csv.Error as exc:
-        raise InputError(f"{p} line {end + 1}: not a readable CSV file ({exc})") from None
-    report.rows_read = len(rows) + len(malformed)
-    report.drop_many(REASON_MALFORMED, malformed)
-    if header is None or report.rows_read == 0:
+    elif t.bad_byte_line:
+        report.note(f"not UTF-8 (first bad byte on line {t.bad_byte_line}); read as {t.encoding}")
+    if not t.rows:
         raise InputError(f"{p}: header only; the file has no data rows")
-    if not rows:
+    fits = np.array([len(r) == len(t.header) for r in t.rows])
+    lines = np.asarray(t.lines, dtype=np.int64)
+    report.drop_many(REASON_MALFORMED, lines[~fits].tolist())
+    if not fits.any():
         raise InputError(f"{p}: all {report.rows_read:,} rows were dropped: {REASON_MALFORMED}")
-    seen: set[tuple[str, ...]] = set()
-    duplicate = np.zeros(len(rows), dtype=bool)
-    for i, record in enumerate(rows):
-        key = tuple(record)
-        duplicate[i] = key in seen
-        seen.add(key)
-    frame = pd.DataFrame(rows, columns=header, dtype=str)
-    return _Raw(frame, np.asarray(lines, dtype=np.int64), duplicate)
+    frame = pd.DataFrame([r for r, ok in zip(t.rows, fits, strict=True) if ok], columns=t.header, dtype=str)
+    return _Raw(frame, lines[fits], frame.duplicated().to_numpy())
 
 
-def _unique_names(names: list[str], report: LoadReport) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        k = seen[name] = seen.get(name, -1) + 1
-        out.append(f"{name}.{k}" if k else name)
-    if len(set(names)) < len(names):
-        report.note("repeated column names in the header; later copies renamed <name>.1, ...")
-    return out
-
-
-def _read_vector(p: Path, report: LoadReport) -> _Raw:
+def _layer_rows(t: Table) -> _Raw:
     """Attributes as text, coordinates from point geometries (feature number as ``line``)."""
-    import pyogrio
-
-    try:
-        layers = pyogrio.list_layers(p)
-        if len(layers) > 1:
-            report.note(f"{len(layers)} layers; read the first, {layers[0][0]!r}")
-        # keep dates as written ("2023-03-16" must not become a datetime at midnight)
-        as_text = {"DATE_AS_STRING": "YES"} if p.suffix.lower() in (".geojson", ".json") else {}
-        gdf = gpd.read_file(p, layer=layers[0][0], engine="pyogrio", datetime_as_string=True, **as_text)
-    except (RuntimeError, OSError, ValueError, IndexError) as exc:  # pyogrio errors are RuntimeErrors
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{p}: not a readable point layer ({msg})") from None
-    report.rows_read = len(gdf)
-    if len(gdf) == 0:
-        raise InputError(f"{p}: the layer has no features; it has no data rows")
-    if gdf.crs is None:
-        report.note("the layer has no CRS; coordinates taken as longitude/latitude (EPSG:4326)")
-    elif not gdf.crs.equals("EPSG:4326"):
-        gdf = gdf.to_crs(4326)
-    geom = gdf.geometry.reset_index(drop=True)
+    geom = gpd.GeoSeries(t.geoms, crs=4326)
     is_point = (geom.geom_type == "Point").to_numpy() & ~geom.is_empty.to_numpy()
     why = np.where(geom.isna() | geom.is_empty, REASON_NO_GEOMETRY, REASON_NOT_POINT)
     why = np.where(is_point, "", why).astype(object)
@@ -531,15 +431,9 @@ def _read_vector(p: Path, report: LoadReport) -> _Raw:
     y = np.full(len(geom), np.nan)
     x[is_point] = geom[is_point].x.to_numpy()
     y[is_point] = geom[is_point].y.to_numpy()
-    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
-    frame = pd.DataFrame(
-        {c: attrs[c].astype(object).where(attrs[c].notna(), "").astype(str) for c in attrs},
-        index=attrs.index,
-    )
-    frame.columns = _unique_names([str(c).strip() for c in frame.columns], report)
-    line = np.arange(1, len(frame) + 1, dtype=np.int64)
+    frame = pd.DataFrame(t.rows, columns=t.header, dtype=str)
     duplicate = frame.assign(_x=x, _y=y).duplicated().to_numpy()
-    return _Raw(frame, line, duplicate, (x, y), why)
+    return _Raw(frame, np.asarray(t.lines, dtype=np.int64), duplicate, (x, y), why)
 
 
 def _resolve(
@@ -586,9 +480,6 @@ def _resolve(
         raise InputError(f"{p}: set either {_KEY_PREFIX}date (with time) or {_KEY_PREFIX}datetime, not both")
     needed = ["id", "category", "time"] if geo else ["id", "lat", "lon", "category", "time"]
     needed.append("datetime" if cm.datetime else "date")
-    by_lower: dict[str, str] = {}
-    for c in columns:
-        by_lower.setdefault(c.strip().lower(), c)
     col: dict[str, str] = {}
     problems: list[str] = []
     for key in needed:
@@ -596,8 +487,8 @@ def _resolve(
         if wanted is None:
             if key not in ("id", "time"):
                 problems.append(f"no column for {key!r} (set mapping key {_KEY_PREFIX}{key})")
-        elif wanted in columns or wanted.lower() in by_lower:
-            col[key] = wanted if wanted in columns else by_lower[wanted.lower()]
+        elif (i := find_column(columns, wanted)) is not None:
+            col[key] = columns[i]
         else:
             problems.append(
                 f"no column for {key!r} ({wanted!r} not found; set mapping key {_KEY_PREFIX}{key})"

@@ -1,13 +1,17 @@
-"""Destinations (schools, parks, transit, …) and origins, and where they meet the walk network.
+"""Destinations (schools, parks, transit, …) and where they meet the walk network.
 
-:func:`load_places` reads OpenStreetMap, CSV, vector and GTFS ``stops.txt`` files into one
-schema, EPSG:4326, sorted by ``place_id``: ``place_id`` (str, unique), ``kind`` (``[a-z_]+``:
-school, park, transit, recreation, library, …), ``subkind`` (``rail`` / ``bus`` for transit,
-else ``""``), ``name``, ``line`` (1-based physical line of a CSV record, else the feature
-number) and ``geometry`` (Point, or Polygon / MultiPolygon as read).
+:func:`load_places` reads OpenStreetMap, CSV, vector and GTFS files (``stops.txt``, or a feed's
+``.zip``) into one schema, EPSG:4326, sorted by ``place_id``: ``place_id`` (str, unique),
+``kind`` (``[a-z_]+``: school, park, transit, recreation, library, …), ``subkind`` (``rail`` /
+``bus`` for transit, else ``""``), ``name``, ``line`` (1-based physical line of a CSV record,
+else the feature number) and ``geometry`` (Point, or Polygon / MultiPolygon as read).
+:func:`snap_places` ties each place to a network node. Trip origins live in
+:mod:`passages.origins`.
 
 Decisions worth knowing:
 
+- Tables are read by :mod:`passages._tables` (encodings, delimiters ``, ; tab |``, physical
+  line numbers, a decimal comma in coordinates of a table not delimited by commas).
 - Names: a CSV / vector / GTFS row with an empty name is skipped and counted with its line; an
   OSM feature without ``name`` is kept as e.g. "unnamed park (OSM way 123)" and counted in a
   note; a table without any name column names places by kind and line (noted).
@@ -29,15 +33,12 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import logging
-import math
 import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -48,11 +49,24 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from passages._errors import CRSError, InputError
+from passages._tables import Table, read_layer, read_table
 from passages._validate import Loaded, LoadReport, existing_file
 from passages.network import Streets
 
 if TYPE_CHECKING:
     import geopandas as gpd
+
+__all__ = [
+    "COLUMNS",
+    "FORMATS",
+    "ID_NAMES",
+    "LAT_NAMES",
+    "LON_NAMES",
+    "MERGE_RADIUS_M",
+    "NAME_NAMES",
+    "load_places",
+    "snap_places",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -95,98 +109,33 @@ class _Place(NamedTuple):
 # --------------------------------------------------------------------------------------
 # tables: CSV, GTFS stops, vector attributes
 
-
-@dataclass
-class _Table:
-    """Text cells per row with line (or feature) numbers; ``geoms`` is set for vector files."""
-
-    path: Path
-    header: list[str]
-    rows: list[list[str]]
-    lines: list[int]
-    unit: str = "line"
-    geoms: list[Any] | None = None
-
-    def col(self, given: str | None, candidates: Sequence[str], option: str, what: str = "") -> int | None:
-        """Column ``given`` (must exist), else the first candidate present; required if ``what``."""
-        low: dict[str, int] = {}
-        for i, h in enumerate(self.header):
-            low.setdefault(h.lower(), i)
-        if given is not None:
-            found = self.header.index(given) if given in self.header else low.get(given.lower())
-            looked = f"column {given!r}"
-        else:
-            found = next((low[c] for c in candidates if c in low), None)
-            looked = f"{what} column (looked for {', '.join(candidates)})"
-        if found is None and (given is not None or what):
-            columns = ", ".join(self.header)
-            raise InputError(f"{self.path}: no {looked}; columns found: {columns}; set {option}=")
-        return found
-
-    def values(self, i: int | None, default: str = "") -> list[str]:
-        """Whitespace-normalised cells of column ``i`` (``default`` everywhere when None)."""
-        if i is None:
-            return [default] * len(self.rows)
-        return [" ".join(r[i].split()) if i < len(r) else "" for r in self.rows]
+_CSV_ADVICE = (
+    "export the places as CSV, or load GeoJSON / GeoPackage / Shapefile with fmt='vector' "
+    "and a GTFS feed (.zip or stops.txt) with fmt='gtfs'"
+)
+_ENCODINGS = {"cp1252": "Windows-1252 (cp1252)", "latin-1": "Latin-1 (ISO-8859-1)"}
 
 
-def _read_csv(path: Path, report: LoadReport) -> _Table:
-    """Read a CSV (UTF-8 with or without BOM, UTF-16 with BOM, else cp1252) with record lines."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-        report.note(f"{path.name} is not UTF-8; read it as Windows-1252 (cp1252)")
-    if not text.strip():
-        raise InputError(f"{path}: the file is empty; expected a header row and data rows")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] = []
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    end = 0
-    try:
-        for fields in reader:
-            start, end = end + 1, reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
-            if not header:
-                header = [h.strip() for h in fields]
-            elif len(fields) > len(header):
-                report.drop(f"more fields than the header's {len(header)}", start)
-            else:
-                rows.append(fields)
-                lines.append(start)
-    except csv.Error as exc:
-        raise InputError(f"{path} line {reader.line_num}: not a readable CSV ({exc})") from exc
-    if not rows and not report.dropped:
-        raise InputError(f"{path}: has a header ({', '.join(header)}) but no data rows")
-    report.rows_read = len(rows) + report.dropped_total
-    return _Table(path, header, rows, lines)
+def _read_csv(path: Path, report: LoadReport, *, member: str | None = None) -> Table:
+    """A delimited text table (``member`` of a ZIP archive); rows longer than the header skipped."""
+    t = read_table(path, report, advice=_CSV_ADVICE, member=member)
+    if t.encoding in _ENCODINGS:
+        report.note(f"{t.path.name} is not UTF-8; read it as {_ENCODINGS[t.encoding]}")
+    if not t.rows:
+        raise InputError(f"{t.path}: has a header ({', '.join(t.header)}) but no data rows")
+    fits = [len(r) <= len(t.header) for r in t.rows]
+    for line, ok in zip(t.lines, fits, strict=True):
+        if not ok:
+            report.drop(f"more fields than the header's {len(t.header)}", line)
+    return t.subset(fits)
 
 
-def _read_vector(path: Path, report: LoadReport) -> _Table:
+def _read_vector(path: Path, report: LoadReport) -> Table:
     """Read GeoJSON / GeoPackage / Shapefile in EPSG:4326, repairing or skipping bad geometries."""
-    import geopandas as gpd
-    import pandas as pd
-
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise InputError(f"{path}: not a readable vector file ({exc})") from exc
-    if gdf.crs is None:
-        raise CRSError(
-            f"{path}: has no coordinate reference system (a shapefile needs its .prj file); "
-            "set one in the file, e.g. EPSG:4326 for lon/lat"
-        )
-    if gdf.empty:
-        raise InputError(f"{path}: has no features")
-    if not gdf.crs.equals("EPSG:4326", ignore_axis_order=True):
-        report.note(f"reprojected from {gdf.crs.name} to EPSG:4326")
-        gdf = gdf.to_crs(4326)
+    t = read_layer(path, report, expected="vector file", assume_lonlat=False)
     geoms: list[Any] = []
     repaired: list[int] = []
-    for i, raw in enumerate(gdf.geometry.to_numpy(), start=1):
+    for i, raw in enumerate(t.geoms or [], start=1):
         g = None if raw is None or raw.is_empty else shapely.force_2d(raw)
         if g is not None and not g.is_valid:
             g = _polygonal(shapely.make_valid(g))
@@ -198,12 +147,7 @@ def _read_vector(path: Path, report: LoadReport) -> _Table:
     if repaired:
         shown = ", ".join(map(str, repaired[:5]))
         report.note(f"{len(repaired)} invalid geometries repaired with shapely.make_valid (feature {shown})")
-    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
-    attrs = attrs.where(attrs.notna(), "")
-    rows = [[str(v) for v in r] for r in attrs.itertuples(index=False, name=None)]
-    report.rows_read = len(gdf)
-    header = [str(c) for c in attrs.columns]
-    return _Table(path, header, rows, list(range(1, len(gdf) + 1)), "feature", geoms)
+    return replace(t, geoms=geoms)
 
 
 def _polygonal(g: Any) -> Any:
@@ -223,39 +167,18 @@ def _geometry_problem(g: Any) -> str | None:
     return None
 
 
-def _num(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
-
-
-def _table_geoms(t: _Table, report: LoadReport, lat: str | None, lon: str | None, *, gtfs: bool) -> list[Any]:
+def _table_geoms(t: Table, report: LoadReport, lat: str | None, lon: str | None, *, gtfs: bool) -> list[Any]:
     """One geometry per row; None where the row was dropped (counted with its line)."""
     if t.geoms is not None:
         return t.geoms
     ilat = t.col(lat, ("stop_lat",) if gtfs else LAT_NAMES, "lat_column", "latitude")
     ilon = t.col(lon, ("stop_lon",) if gtfs else LON_NAMES, "lon_column", "longitude")
     assert ilat is not None and ilon is not None
-    cols = f"`{t.header[ilat]}`/`{t.header[ilon]}`"
-    out: list[Any] = []
-    for line, a, o in zip(t.lines, t.values(ilat), t.values(ilon), strict=True):
-        y, x = _num(a), _num(o)
-        reason = None
-        if math.isnan(y) or math.isnan(x):
-            reason = f"{cols} missing or not a number"
-        elif not (-90 <= y <= 90 and -180 <= x <= 180):
-            reason = f"{cols} out of range (lat -90..90, lon -180..180)"
-        elif y == 0 or x == 0:
-            reason = f"{cols} is 0 (a missing-value marker, not a place)"
-        if reason is not None:
-            report.drop(reason, line)
-        out.append(None if reason else shapely.Point(x, y))
-    return out
+    return t.points(report, ilat, ilon)
 
 
 def _table_places(
-    t: _Table, report: LoadReport, kind: str | None, kind_column: str | None, cols: _Columns
+    t: Table, report: LoadReport, kind: str | None, kind_column: str | None, cols: _Columns
 ) -> list[_Place]:
     geoms = _table_geoms(t, report, cols.lat, cols.lon, gtfs=False)
     if kind is not None and kind_column is not None:
@@ -284,7 +207,7 @@ def _table_places(
     return out
 
 
-def _gtfs_places(t: _Table, report: LoadReport, cols: _Columns) -> list[_Place]:
+def _gtfs_places(t: Table, report: LoadReport, cols: _Columns) -> list[_Place]:
     ids = t.values(t.col(cols.id, ("stop_id",), "id_column", "stop id"))
     iname = t.col(cols.name, ("stop_name",), "name_column", "stop name")
     itype = t.col(None, ("location_type",), "")
@@ -304,7 +227,8 @@ def _gtfs_places(t: _Table, report: LoadReport, cols: _Columns) -> list[_Place]:
         report.note(f"{folded:,} platforms / entrances folded into their parent stations")
     if orphans:
         report.note(f"{orphans:,} stops name a parent_station that is not in the file; kept as stops")
-    sub = _Table(t.path, t.header, [t.rows[j] for j in keep], [t.lines[j] for j in keep])
+    kept = set(keep)
+    sub = t.subset([j in kept for j in range(len(t.rows))])
     out = []
     for j, g in zip(keep, _table_geoms(sub, report, cols.lat, cols.lon, gtfs=True), strict=True):
         if g is not None and not names[j]:
@@ -422,7 +346,8 @@ def load_places(
     Parameters
     ----------
     path
-        OSM XML / PBF, CSV, GeoJSON / GeoPackage / Shapefile, or GTFS ``stops.txt``.
+        OSM XML / PBF; CSV (delimited by ``, ; tab |``); GeoJSON / GeoPackage / Shapefile;
+        GTFS ``stops.txt``, or a GTFS feed ``.zip`` (its ``stops.txt`` is read).
     fmt
         ``"osm"``, ``"csv"``, ``"vector"`` or ``"gtfs"``.
     kind
@@ -467,7 +392,7 @@ def load_places(
     elif fmt == "gtfs":
         if kind not in (None, "transit"):
             raise InputError(f"places file {p}: GTFS stops are kind 'transit', not {kind!r}")
-        places = _gtfs_places(_read_csv(p, report), report, cols)
+        places = _gtfs_places(_read_csv(p, report, member="stops.txt"), report, cols)
     else:
         table = _read_csv(p, report) if fmt == "csv" else _read_vector(p, report)
         places = _table_places(table, report, kind, kind_column, cols)
@@ -656,151 +581,6 @@ def snap_places(
         )
     logger.info("snapped places: %s of %s within %g m", f"{len(out):,}", f"{len(places):,}", max_snap_m)
     return Loaded(out, report)
-
-
-# --------------------------------------------------------------------------------------
-# origins
-
-
-def load_origins(
-    path: str | os.PathLike[str],
-    *,
-    fmt: str,
-    weight_column: str | None = None,
-    lat_column: str | None = None,
-    lon_column: str | None = None,
-) -> Loaded[gpd.GeoDataFrame]:
-    """Load trip origins (homes, housing developments) as weighted points or polygons.
-
-    Parameters
-    ----------
-    path
-        A CSV with coordinates (``fmt="csv"``) or a vector file (``fmt="vector"``).
-    weight_column
-        Weights, e.g. households; default a ``weight`` column, else 1.0 per row. Rows with a
-        missing, non-numeric or negative weight are skipped with their line.
-    lat_column, lon_column
-        CSV coordinates, auto-detected as in :func:`load_places`.
-
-    Returns
-    -------
-    Loaded
-        Columns ``line``, ``weight``, ``geometry`` (EPSG:4326), sorted by ``line``.
-    """
-    import geopandas as gpd
-
-    p = existing_file(Path(path), "origins")
-    if fmt not in ("csv", "vector"):
-        raise InputError(f"origins file {p}: unknown fmt {fmt!r}; accepted: csv, vector")
-    report = LoadReport(source=str(p), kind="origins")
-    t = _read_csv(p, report) if fmt == "csv" else _read_vector(p, report)
-    geoms = _table_geoms(t, report, lat_column, lon_column, gtfs=False)
-    iw = t.col(weight_column, ("weight",), "weight_column")
-    kept: list[tuple[int, float, Any]] = []
-    for g, line, text in zip(geoms, t.lines, t.values(iw, "1"), strict=True):
-        w = _num(text)
-        if g is not None and not (math.isfinite(w) and w >= 0):
-            bad = "negative" if w < 0 else "missing or not a number"
-            report.drop(f"`{t.header[iw or 0]}` (weight) is {bad}", line)
-        elif g is not None:
-            kept.append((line, w, g))
-    if not kept:
-        raise InputError(f"{p}: no usable origins left ({report.dropped_total:,} rows skipped)")
-    lines, weights, shapes = zip(*kept, strict=True)
-    gdf = gpd.GeoDataFrame(
-        {"line": np.array(lines, dtype=np.int64), "weight": np.array(weights)},
-        geometry=list(shapes),
-        crs=4326,
-    )
-    gdf.attrs["source"] = report.source
-    report.kept = len(gdf)
-    logger.info(
-        "loaded origins: %s of %s rows, total weight %g",
-        f"{len(gdf):,}",
-        f"{report.rows_read:,}",
-        sum(weights),
-    )
-    return Loaded(gdf, report)
-
-
-def origin_nodes(
-    origins: gpd.GeoDataFrame | None,
-    streets: Streets,
-    *,
-    zone_nodes: npt.ArrayLike | None = None,
-    spacing_m: float = 0.0,
-    max_snap_m: float = 250.0,
-) -> tuple[_Ints, _Floats]:
-    """Network nodes where trips start, with their weights summed per node.
-
-    Parameters
-    ----------
-    origins
-        From :func:`load_origins`: a point goes to its nearest node within ``max_snap_m`` (else
-        it is left out, logged); a polygon's weight is shared equally by the nodes inside it
-        (else it goes to its nearest node). None: every node, weighted by half the length of
-        its edges in km (street frontage standing in for where people live), so the weights
-        sum to the network's length in km.
-    zone_nodes
-        Keep only these node indices (e.g. the study area).
-    spacing_m
-        When > 0, keep one node per ``spacing_m`` grid cell (the one nearest the cell's
-        weighted centre), carrying the cell's total weight.
-    max_snap_m
-        Reach of point (and empty-polygon) origins, in metres.
-
-    Returns
-    -------
-    tuple
-        Node indices (sorted, int64) and their weights (all > 0).
-    """
-    if spacing_m < 0 or not max_snap_m > 0:
-        raise InputError(f"need spacing_m >= 0 and max_snap_m > 0; got {spacing_m}, {max_snap_m}")
-    if origins is None:
-        n, length = streets.n_nodes, streets.length_m
-        nodes = np.arange(n, dtype=np.int64)
-        weights = (np.bincount(streets.u, length, n) + np.bincount(streets.v, length, n)) / 2000.0
-    else:
-        geoms = _metric(origins, streets, "origins")
-        w = origins["weight"].to_numpy(dtype=float) if "weight" in origins else np.ones(len(geoms))
-        poly = np.flatnonzero(np.isin(shapely.get_type_id(geoms), [3, 6]))
-        pts = np.asarray(shapely.points(streets.x, streets.y), dtype=object)
-        gi, ni = shapely.STRtree(pts).query(geoms[poly], predicate="intersects")
-        inside = np.bincount(gi, minlength=len(poly))
-        rest = np.setdiff1d(np.arange(len(geoms)), poly[inside > 0])
-        snapped, dist, _, _ = _snap(geoms[rest], streets, max_snap_m)
-        ok = dist <= max_snap_m
-        if not ok.all():
-            logger.info("origins: %d farther than %g m from the network left out", (~ok).sum(), max_snap_m)
-        nodes = np.concatenate([ni, snapped[ok]]).astype(np.int64)
-        weights = np.concatenate([w[poly[gi]] / inside[gi], w[rest][ok]])
-    if zone_nodes is not None:
-        mask = np.isin(nodes, np.asarray(zone_nodes, dtype=np.int64))
-        nodes, weights = nodes[mask], weights[mask]
-    if spacing_m > 0 and len(nodes):
-        nodes = _thin(nodes, weights, streets, spacing_m)
-    uniq, inv = np.unique(nodes, return_inverse=True)
-    sums = np.bincount(inv.ravel(), weights, len(uniq))
-    keep = sums > 0
-    if not keep.any():
-        raise InputError("no origins left on the walk network (check the area, zone and weights)")
-    logger.info("origin nodes: %s, total weight %.3f", f"{int(keep.sum()):,}", float(sums[keep].sum()))
-    return uniq[keep].astype(np.int64), sums[keep].astype(np.float64)
-
-
-def _thin(nodes: _Ints, weights: _Floats, streets: Streets, spacing_m: float) -> _Ints:
-    """Map each node to the kept node of its grid cell (the one nearest the weighted centre)."""
-    x, y = streets.x[nodes], streets.y[nodes]
-    _, cell = np.unique(np.floor(np.column_stack([x, y]) / spacing_m), axis=0, return_inverse=True)
-    cell = cell.ravel()
-    ww = np.where(np.bincount(cell, weights)[cell] > 0, weights, 1.0)
-    total = np.bincount(cell, ww)
-    cx, cy = np.bincount(cell, ww * x) / total, np.bincount(cell, ww * y) / total
-    order = np.lexsort((nodes, np.hypot(x - cx[cell], y - cy[cell]), cell))
-    first = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
-    kept = np.empty(len(first), dtype=np.int64)
-    kept[cell[first]] = nodes[first]
-    return kept[cell]
 
 
 def _station_name(name: str) -> bool:

@@ -1,4 +1,4 @@
-"""Places and origins: real OSM / GTFS / CSV / vector files, snapping, origin weights, bad input."""
+"""Places: real OSM / GTFS / CSV / vector files, snapping, bad input (origins: test_origins.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import csv
 import hashlib
 import logging
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ import shapely
 
 from passages._errors import CRSError, InputError, InputFileNotFoundError
 from passages.network import Streets, load_network, streets_from_arrays
-from passages.places import COLUMNS, MERGE_RADIUS_M, load_origins, load_places, origin_nodes, snap_places
+from passages.origins import load_origins
+from passages.places import COLUMNS, MERGE_RADIUS_M, load_places, snap_places
 from tests.conftest import BAD, DATA, shared
 
 HELSINKI = shared("osm", "Helsinki.osm.pbf")
@@ -250,6 +252,54 @@ def test_la_metro_bus_stops_leading_space_latitudes() -> None:
     assert set(loaded.data["subkind"]) == {"bus"}
 
 
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+AGENCY = (
+    b"agency_id,agency_name,agency_url,agency_timezone\nMARTA,MARTA,https://itsmarta.com,America/New_York\n"
+)
+
+
+def test_gtfs_feed_zip_reads_its_stops_txt(tmp_path: Path) -> None:
+    plain = load_places(MARTA, fmt="gtfs")
+    stops = MARTA.read_bytes()
+    zipped = load_places(_zip(tmp_path / "marta.zip", {"agency.txt": AGENCY, "stops.txt": stops}), fmt="gtfs")
+    pd.testing.assert_frame_equal(zipped.data, plain.data)  # same places, same physical lines
+    assert zipped.report.rows_read == 987
+    assert zipped.report.source == str(tmp_path / "marta.zip")
+    assert zipped.report.notes == ["read stops.txt from the ZIP archive", *plain.report.notes]
+    # a feed zipped with its folder: the one stops.txt inside is found
+    nested = _zip(tmp_path / "nested.zip", {"gtfs/agency.txt": AGENCY, "gtfs/stops.txt": stops})
+    pd.testing.assert_frame_equal(load_places(nested, fmt="gtfs").data, plain.data)
+
+
+def test_gtfs_zip_problems_name_the_archive(tmp_path: Path) -> None:
+    stops = MARTA.read_bytes()
+    no_stops = _zip(tmp_path / "routes.zip", {"agency.txt": AGENCY, "routes.txt": b"route_id\n1\n"})
+    with pytest.raises(InputError, match=r"routes\.zip: a ZIP archive with no stops\.txt; it holds: agency"):
+        load_places(no_stops, fmt="gtfs")
+    two = _zip(tmp_path / "two.zip", {"a/stops.txt": stops, "b/stops.txt": stops})
+    with pytest.raises(InputError, match=r"2 files named stops\.txt \(none at the top\)"):
+        load_places(two, fmt="gtfs")
+    no_lat = _zip(
+        tmp_path / "feed.zip", {"stops.txt": (BAD_PLACES / "gtfs_missing_stop_lat.txt").read_bytes()}
+    )
+    with pytest.raises(InputError, match=r"feed\.zip/stops\.txt: no latitude column \(looked for stop_lat\)"):
+        load_places(no_lat, fmt="gtfs")
+    with pytest.raises(InputError) as info:  # a feed given as a CSV is refused, pointing to fmt="gtfs"
+        load_places(no_lat, fmt="csv", kind="transit")
+    assert "not a text CSV file (binary content, looks like a ZIP archive" in str(info.value)
+    assert "fmt='gtfs'" in str(info.value)
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(_zip(tmp_path / "whole.zip", {"stops.txt": stops}).read_bytes()[:-30])
+    with pytest.raises(InputError, match=r"damaged\.zip: a damaged or unsupported ZIP archive"):
+        load_places(damaged, fmt="gtfs")
+
+
 # ---- CSV and vector ----------------------------------------------------------------------------
 
 
@@ -274,6 +324,17 @@ def test_csv_schools_synthetic_fixture() -> None:
     assert list(gdf["place_id"]) == ["school:2", "school:3", "school:4", "school:5"]  # kind:line
     assert gdf.iloc[0]["name"] == "Synthetic Downtown Elementary"  # school_name auto-detected
     assert gdf.geometry.iloc[0].equals_exact(shapely.Point(-84.38810, 33.74905), 1e-9)
+
+
+def test_semicolon_csv_with_decimal_commas_as_a_spreadsheet_writes_it() -> None:
+    comma = load_places(GOOD / "schools_synthetic.csv", fmt="csv", kind="school")
+    semicolon = load_places(GOOD / "schools_semicolon_synthetic.csv", fmt="csv", kind="school")
+    _check_schema(semicolon.data)
+    assert not semicolon.report.dropped  # "33,74905" and "33.74820" both read
+    cols = ["place_id", "kind", "name", "line"]
+    pd.testing.assert_frame_equal(semicolon.data[cols], comma.data[cols])
+    for a, b in zip(semicolon.data.geometry, comma.data.geometry, strict=True):
+        assert a.equals_exact(b, 1e-12)
 
 
 def test_csv_kind_column_open_set_and_ids_across_kinds() -> None:
@@ -308,6 +369,12 @@ def test_loading_twice_is_identical_and_logs_one_info_line(caplog: pytest.LogCap
     [
         ("does_not_exist.csv", {"fmt": "csv", "kind": "school"}, InputFileNotFoundError, "not found"),
         ("empty.csv", {"fmt": "csv", "kind": "transit"}, InputError, "the file is empty"),
+        (
+            "binary_junk.csv",
+            {"fmt": "csv", "kind": "school"},
+            InputError,
+            "not a text CSV file (binary content)",
+        ),
         ("header_only.csv", {"fmt": "csv", "kind": "transit"}, InputError, "but no data rows"),
         (
             "missing_lat_column.csv",
@@ -551,65 +618,3 @@ def test_polygon_snap_picks_the_inside_node_nearest_the_boundary() -> None:
     assert list(two["node"]) == [8, 8]  # several places on one node are all kept
     with pytest.raises(InputError, match="none of the 1 places"):
         snap_places(gdf.iloc[[1]], grid, max_snap_m=50)
-
-
-# ---- origins ---------------------------------------------------------------------------------
-
-
-def test_default_origins_weigh_street_frontage(streets: Streets) -> None:
-    nodes, weights = origin_nodes(None, streets)
-    assert list(nodes) == list(range(streets.n_nodes))
-    assert weights.sum() == pytest.approx(streets.length_m.sum() / 1000.0)
-    a_node = int(streets.u[0])
-    touching = (streets.u == a_node) | (streets.v == a_node)
-    assert weights[a_node] == pytest.approx(streets.length_m[touching].sum() / 2000.0)
-
-
-def test_thinning_keeps_the_weight_and_one_node_per_cell(streets: Streets) -> None:
-    nodes, weights = origin_nodes(None, streets)
-    thin_nodes, thin_weights = origin_nodes(None, streets, spacing_m=200.0)
-    assert len(thin_nodes) < len(nodes) / 5
-    assert thin_weights.sum() == pytest.approx(weights.sum())
-    assert list(thin_nodes) == sorted(thin_nodes)
-    cells = np.floor(np.column_stack([streets.x[thin_nodes], streets.y[thin_nodes]]) / 200.0)
-    assert len(np.unique(cells, axis=0)) == len(thin_nodes)
-    zone = thin_nodes[:10]
-    z_nodes, _ = origin_nodes(None, streets, zone_nodes=zone)
-    assert list(z_nodes) == sorted(zone)
-
-
-def test_origins_from_csv_and_polygons(streets: Streets) -> None:
-    loaded = load_origins(GOOD / "origins_synthetic.csv", fmt="csv", weight_column="households")
-    assert list(loaded.data["line"]) == [2, 3, 6, 7]
-    assert loaded.report.examples == {
-        "`households` (weight) is missing or not a number": [4],
-        "`households` (weight) is negative": [5],
-    }
-    nodes, weights = origin_nodes(loaded.data, streets)
-    # line 7 (33.90 N) is far outside the network: left out; the other three keep their weight
-    assert weights.sum() == pytest.approx(120 + 45.5 + 80)
-    assert list(nodes) == sorted(nodes)
-    # a housing polygon shares its weight among the nodes inside it
-    block = shapely.box(
-        streets.x.mean() - 150, streets.y.mean() - 150, streets.x.mean() + 150, streets.y.mean() + 150
-    )
-    inside = np.flatnonzero(shapely.intersects(block, shapely.points(streets.x, streets.y)))
-    assert len(inside) >= 2
-    tiny = shapely.Point(streets.x[0] + 30, streets.y[0]).buffer(1.0)
-    distance_to_tiny = shapely.distance(tiny, shapely.points(streets.x, streets.y))
-    assert distance_to_tiny.min() > 0  # no node inside: its weight goes to the nearest node
-    expected = dict.fromkeys(inside.tolist(), 300.0 / len(inside))
-    nearest = int(np.argmin(distance_to_tiny))
-    expected[nearest] = expected.get(nearest, 0.0) + 7.0
-    housing = gpd.GeoDataFrame({"weight": [300.0, 7.0]}, geometry=[block, tiny], crs=streets.crs)
-    h_nodes, h_weights = origin_nodes(housing, streets)
-    assert dict(zip(h_nodes.tolist(), h_weights.tolist(), strict=True)) == pytest.approx(expected)
-
-
-def test_origin_errors(streets: Streets) -> None:
-    with pytest.raises(InputError, match="spacing_m"):
-        origin_nodes(None, streets, spacing_m=-1)
-    with pytest.raises(InputError, match="unknown fmt"):
-        load_origins(GOOD / "origins_synthetic.csv", fmt="gtfs")
-    with pytest.raises(InputError, match="'pop'"):
-        load_origins(GOOD / "origins_synthetic.csv", fmt="csv", weight_column="pop")
