@@ -283,6 +283,10 @@ class RoutingSpec:
         Default ().
     origin_spacing_m
         Thin origins to one per grid cell of this size, metres; 0 = every node. Default 0.0.
+    corridor_percentile
+        A corridor edge carries at least this percentile of the positive foot traffic. Default 80.
+    corridor_min_share
+        ... and at least this share of the busiest edge's traffic. Default 0.02.
     """
 
     walk_zone_m: float = _f(1600.0, "float", 100, 10000)
@@ -291,6 +295,8 @@ class RoutingSpec:
     closed_streets: tuple[str | int, ...] = _f((), "streets")
     avoid_areas: tuple[Ring, ...] | Path = field(default=(), metadata=_m("areas"))
     origin_spacing_m: float = _f(0.0, "float", 0, 1000)
+    corridor_percentile: float = _f(80.0, "float", 0, 100)
+    corridor_min_share: float = _f(0.02, "float", 0, 1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

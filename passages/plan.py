@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date, timedelta
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,7 @@ def load_inputs(scenario: Scenario, *, cache: bool = True, stages: _Stages | Non
     import pandas as pd
 
     from passages import incidents as incmod
-    from passages import network, places
+    from passages import network, origins, places
 
     st = stages or _Stages(None, PLAN_STAGES)
     reports: list[LoadReport] = []
@@ -187,7 +187,7 @@ def load_inputs(scenario: Scenario, *, cache: bool = True, stages: _Stages | Non
         origin_gdf = None
         if scenario.origins is not None:
             o = scenario.origins
-            got = places.load_origins(
+            got = origins.load_origins(
                 o.path,
                 fmt=o.format,
                 weight_column=o.weight_column or None,
@@ -196,7 +196,8 @@ def load_inputs(scenario: Scenario, *, cache: bool = True, stages: _Stages | Non
             )
             reports.append(got.report)
             origin_gdf = got.data
-        origins = places.origin_nodes(origin_gdf, streets, spacing_m=scenario.routing.origin_spacing_m)
+        spacing = scenario.routing.origin_spacing_m
+        origin_weights = origins.origin_nodes(origin_gdf, streets, spacing_m=spacing)
 
     with st.stage("incidents"):
         if scenario.incidents is not None:
@@ -218,7 +219,7 @@ def load_inputs(scenario: Scenario, *, cache: bool = True, stages: _Stages | Non
                 geometry=[],
                 crs=4326,
             )
-    return Inputs(streets, dests, origins, incidents, tuple(reports))
+    return Inputs(streets, dests, origin_weights, incidents, tuple(reports))
 
 
 def _unique_ids(dests: Any) -> Any:
@@ -246,7 +247,7 @@ def routing_params(scenario: Scenario, streets: Any) -> Any:
 
         try:
             gdf = gpd.read_file(spec.avoid_areas)
-        except Exception as exc:  # noqa: BLE001 - pyogrio raises several kinds
+        except Exception as exc:
             raise InputError(
                 f"routing.avoid_areas {spec.avoid_areas}: not a readable vector file ({exc})"
             ) from exc
@@ -264,6 +265,8 @@ def routing_params(scenario: Scenario, streets: Any) -> Any:
         lambdas=spec.lambdas,
         closed_streets=spec.closed_streets,
         avoid_areas=tuple(areas),
+        corridor_percentile=spec.corridor_percentile,
+        corridor_min_share=spec.corridor_min_share,
     )
 
 
@@ -487,7 +490,6 @@ def write_plan(result: Plan, out: str | Path | None = None) -> Path:
     Path
         The plan folder.
     """
-    import os
     import shutil
     import tempfile
 
@@ -535,8 +537,8 @@ def write_plan(result: Plan, out: str | Path | None = None) -> Path:
         old = None
         if folder.exists():
             old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
-            os.replace(folder, old / folder.name)
-        os.replace(tmp, folder)
+            folder.replace(old / folder.name)
+        tmp.replace(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

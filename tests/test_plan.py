@@ -202,3 +202,24 @@ def test_plan_from_a_scenario_object_is_the_library_entry_point() -> None:
     # every post stands on a corridor or route edge that carries walkers
     for post in wp.posts.posts:
         assert (wp.corridors.traffic[post.covered_edges] > 0).any()
+
+
+def test_inputs_are_never_written(demo: Path) -> None:
+    # the module fixture ran the demo; run once more and compare every input's bytes and mtime
+    files = sorted(p for p in DATA.iterdir() if p.is_file())
+    before = {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in files}
+    assert cli.main(["-q", "demo", "--out", str(demo)]) == 0
+    after = {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in files}
+    assert after == before
+
+
+def test_gpkg_risk_is_suppressed_where_few_incidents_support_it(demo: Path) -> None:
+    import pyogrio
+
+    risk = pyogrio.read_dataframe(demo / "plan.gpkg", layer="risk")
+    result = plan.plan(load_scenario(SCENARIO).replace(windows=load_scenario(SCENARIO).windows[:1]))
+    support = result.windows[0].risk.support
+    k = result.scenario.risk.min_support
+    assert (support < k).any() and (support >= k).any()
+    shown = risk["morning_risk"].notna().to_numpy()
+    assert (shown == (support >= k)).all()
