@@ -1,4 +1,4 @@
-"""Officer posts along the corridors (maximum coverage), their schedule, and what losing one costs.
+"""Officer posts along the corridors (maximum coverage), and what losing one costs.
 
 Demand
     ``demand_e = traffic_e × length_m_e × (0.05 + risk_e)``: the foot traffic exposed along the
@@ -14,18 +14,22 @@ Coverage
     gets to a long block.
     Distances come from bounded Dijkstra searches on local subgraphs (spatial cells of
     candidates), so the cost grows with the number of candidates, not with the network squared.
+    Coverage is pure geometry: build it once over the edges of every window and
+    :meth:`Coverage.restrict` it (``choose_posts`` and ``resilience`` do that themselves).
 Choice
     Maximum coverage: pick ``officers`` posts maximising the covered demand, pinned posts forced
-    in, forbidden ones left out. Lazy greedy plus 1-swap local search always runs (milliseconds);
-    ``scipy.optimize.milp`` (HiGHS) solves it exactly when asked or when ``method="auto"`` cannot
-    already prove greedy within ``mip_gap``; the better solution is kept. ``PostPlan.gap`` is
-    ``(upper bound − covered) / upper bound`` with the tightest bound available, named in
-    ``PostPlan.bound_source``: HiGHS' dual bound, a Lagrangian bound (subgradient on the LP
-    relaxation), or the online submodular bound (covered + the largest remaining marginal gains).
-    Results are deterministic unless a time limit cuts a solver short.
-Schedule and resilience
-    :func:`schedule` turns a plan into fixed posts or rotation beats; :func:`resilience` prices
-    each post's loss and names a stand-in.
+    in, forbidden ones left out. Lazy greedy plus 1-swap local search always runs (milliseconds).
+    Its upper bound is the LP relaxation, solved by HiGHS on a core of promising posts and priced
+    over all of them (row generation), so the bound is exact for the LP but costs a small LP.
+    ``scipy.optimize.milp`` (HiGHS) then solves the problem exactly when asked, or when
+    ``method="auto"`` cannot already prove greedy within ``mip_gap``; posts the LP bound proves
+    useless (reduced-cost fixing) are left out of it first; the better solution is kept.
+    ``PostPlan.gap`` is ``(upper bound − covered) / upper bound`` with the tightest bound
+    available, named in ``PostPlan.bound_source``. Results are deterministic unless a time limit
+    cuts a solver short.
+Resilience
+    :func:`resilience` prices each post's loss and names a stand-in. The schedule of the posts is
+    in :mod:`passages.schedule` (re-exported here).
 """
 
 from __future__ import annotations
@@ -34,20 +38,22 @@ import heapq
 import logging
 import math
 import time as clock
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from passages._errors import InputError
 from passages.network import Streets
+
+if TYPE_CHECKING:
+    from passages.schedule import Schedule, ScheduleEntry, format_days, schedule
 
 __all__ = [
     "Coverage",
@@ -78,32 +84,21 @@ PostSpec = int | Sequence[float]
 RISK_FLOOR = 0.05
 #: accepted eyeshot radius, metres: (0, MAX_RADIUS_M]
 MAX_RADIUS_M = 2000.0
-#: method="auto" solves the MILP when the coverage matrix has at most this many pairs
+#: method="auto" solves the MILP when, after LP bound fixing, it has at most this many coverage pairs
 AUTO_MILP_MAX_PAIRS = 200_000
-#: walking speed between posts, metres per minute
-WALK_M_PER_MIN = 80.0
-#: network / straight-line distance ratio used when no network is given to ``schedule``
-CIRCUITY = 1.3
-#: preferred stay at a post in a rotation (Koper curve), minutes
-PREFERRED_DWELL_MIN = 15
-_DAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: most distance-matrix cells held at once while building coverage (× 8 bytes)
 _BATCH_CELLS = 4_000_000
+#: names that moved to passages.schedule, still importable from here
+_SCHEDULE_NAMES = frozenset({"Schedule", "ScheduleEntry", "format_days", "schedule"})
 
 
-class WindowLike(Protocol):
-    """The time-window attributes used here (``passages.config.TimeWindow`` has them)."""
+def __getattr__(name: str) -> Any:
+    """Re-export the schedule names lazily (passages.schedule imports this module)."""
+    if name in _SCHEDULE_NAMES:
+        from passages import schedule as schedule_module
 
-    @property
-    def name(self) -> str: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def days(self) -> frozenset[int]: ...
-    @property
-    def start(self) -> time: ...
-    @property
-    def end(self) -> time: ...
+        return getattr(schedule_module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------
@@ -163,6 +158,29 @@ class Coverage:
     edges: IntArray
     matrix: sparse.csr_array
     radius_m: float
+
+    def restrict(self, edges: npt.ArrayLike, candidates: npt.ArrayLike) -> Coverage:
+        """The coverage of some of these edges by some of these candidates (no distances computed).
+
+        Equal to :func:`build_coverage` for the same radius, edges and candidates. Raises
+        InputError naming the first edge or candidate this coverage does not hold.
+        """
+        pos: list[IntArray] = []
+        for what, have, want in (
+            ("edge", self.edges, edges),
+            ("candidate node", self.candidates, candidates),
+        ):
+            a = np.unique(np.asarray(want, dtype=np.int64).ravel())
+            at = np.minimum(np.searchsorted(have, a), max(len(have) - 1, 0))
+            missing = a[(have[at] != a) if len(have) else np.ones(len(a), dtype=bool)]
+            if len(missing):
+                raise InputError(
+                    f"coverage holds no {what} {missing[0]} ({len(missing)} missing); "
+                    "build it over every edge and candidate it is used for"
+                )
+            pos.append(at)
+        m = self.matrix[pos[1]][:, pos[0]]
+        return Coverage(self.candidates[pos[1]], self.edges[pos[0]], sparse.csr_array(m), self.radius_m)
 
 
 def _check_radius(radius_m: float) -> float:
@@ -357,6 +375,18 @@ def resolve_posts(streets: Streets, specs: Sequence[PostSpec], *, max_snap_m: fl
     return np.array(sorted(_resolve(streets, specs, max_snap_m, "")), dtype=np.int64)
 
 
+def _fit(cov: Coverage, streets: Streets, d: FloatArray, r: float, *, keep: Sequence[int]) -> Coverage:
+    """``cov`` restricted to the edges with demand > 0 and to its candidates touching one of them
+    (or in ``keep``); unchanged when it holds exactly those edges."""
+    if not math.isclose(cov.radius_m, r):
+        raise InputError(f"coverage was built for radius_m={cov.radius_m:g}, not {r:g}")
+    edges = np.flatnonzero(d > 0)
+    if np.array_equal(cov.edges, edges):
+        return cov
+    cand = np.union1d(candidate_nodes(streets, d), np.asarray(keep, dtype=np.int64))
+    return cov.restrict(edges, cand[np.isin(cand, cov.candidates)])
+
+
 # --------------------------------------------------------------------------------------
 # choosing posts
 
@@ -439,15 +469,18 @@ def choose_posts(
         or OSM node ids.
     method
         "milp" (HiGHS, compared with greedy: the better is kept), "greedy" (lazy greedy) or "auto"
-        (greedy; then the MILP unless the bound already proves greedy within ``mip_gap`` or the
-        coverage matrix has more than ``AUTO_MILP_MAX_PAIRS`` pairs).
+        (greedy; then the MILP unless the LP bound already proves greedy within ``mip_gap`` or
+        the MILP left after bound fixing has more than ``AUTO_MILP_MAX_PAIRS`` coverage pairs).
     time_limit_s, mip_gap
-        HiGHS time limit (seconds) and relative gap at which it stops.
+        Time limit for bound and MILP together (seconds), and the relative gap at which HiGHS stops.
     window
         Window name carried into the plan.
     coverage
-        A prebuilt :func:`build_coverage` result for this demand and radius (its candidates are
-        used instead of ``candidates``; it is rebuilt when a pinned post is not among them).
+        A prebuilt :func:`build_coverage` result for this radius, over this demand's edges or more
+        (e.g. built once over every window's demand). Its candidates are used instead of
+        ``candidates``; when it holds more edges it is restricted to this demand's edges and to
+        its candidates touching one of them (as :func:`build_coverage` would choose them). It is
+        rebuilt when a pinned post is not among its candidates.
 
     Returns
     -------
@@ -481,9 +514,7 @@ def choose_posts(
         return replace(plan, status=f"0 officers on duty: no posts{note}")
     if len(pins) > officers:
         raise InputError(f"window {window!r}: {len(pins)} pinned posts but only {officers} officers")
-    cov = coverage
-    if cov is not None and not math.isclose(cov.radius_m, r):
-        raise InputError(f"coverage was built for radius_m={cov.radius_m:g}, not {r:g}")
+    cov = _fit(coverage, streets, d, r, keep=list(pins)) if coverage is not None else None
     if cov is None or not np.isin(list(pins), cov.candidates).all():
         cand = cov.candidates if cov is not None else candidates
         cand = candidate_nodes(streets, d) if cand is None else _node_array(streets, cand)
@@ -526,24 +557,36 @@ def _solve(
     rest = A @ np.where(_covered(A, rows), 0.0, w)  # marginal gains left
     rest[rows] = 0.0
     online = value + float(-np.sort(-rest)[: p - len(pins)].sum())
-    lagrange = _lagrangian_bound(A, w, p, pins, value, deadline=min(deadline, clock.perf_counter() + 2.0))
-    ub, src = min((online, "online submodular bound"), (lagrange, "Lagrangian (LP relaxation) bound"))
+    lp, score = _lp_bound(A, w, p, pins, rows, deadline=deadline)
+    ub, src = min((online, "online submodular bound"), (lp, "LP relaxation bound"))
+    ub = max(ub, value)
     used, status = "greedy", f"greedy + swaps within {_pct(value, ub)} of the {src}"
-    if method == "auto" and (ub - value) <= gap * ub:
+    if method == "greedy" or (method == "auto" and ub - value <= gap * ub):
         return rows, value, ub, used, src, status
-    if method == "auto" and A.nnz > AUTO_MILP_MAX_PAIRS:
-        return rows, value, ub, used, src, f"{status} ({A.nnz:,} coverage pairs: too many for the MILP)"
-    if method in {"milp", "auto"}:
-        left_s = max(0.1 * limit_s, deadline - clock.perf_counter())
-        m_rows, dual, text = _milp(A, w, p, pins=pins, limit_s=left_s, gap=gap)
-        if math.isfinite(dual) and dual < ub:
-            ub, src = dual, "HiGHS dual bound"
-        m_value = _value(A, w, m_rows) if m_rows is not None else -1.0
-        if m_rows is not None and m_value >= value:
+    live = _unfixed(score, p, pins, bound=lp, best=value) if score is not None else np.arange(A.shape[0])
+    sub = A[live]
+    if method == "auto" and sub.nnz > AUTO_MILP_MAX_PAIRS:
+        return rows, value, ub, used, src, f"{status} ({sub.nnz:,} coverage pairs: too many for the MILP)"
+    left_s = max(0.1 * limit_s, deadline - clock.perf_counter())
+    m_rows, dual, text = _milp(sub, w, p, pins=np.searchsorted(live, pins), limit_s=left_s, gap=gap)
+    text += f"; the LP bound left {len(live):,} of {A.shape[0]:,} candidates"
+    if math.isfinite(dual) and max(dual, value) < ub:
+        # a solution using a fixed-out row covers at most ``value``
+        ub, src = max(dual, value), "HiGHS dual bound"
+    if m_rows is not None:
+        m_rows = _fill(live[m_rows], rows, p)
+        m_value = _value(A, w, m_rows)
+        if m_value >= value:
             rows, value, used = m_rows, m_value, "milp"
-        keep = "MILP solution" if used == "milp" else "greedy solution (better than the MILP's)"
-        status = f"{text}; {keep} within {_pct(value, ub)} of the {src}"
+    keep = "MILP solution" if used == "milp" else "greedy solution (better than the MILP's)"
+    status = f"{text}; {keep} within {_pct(value, max(ub, value))} of the {src}"
     return rows, value, max(ub, value), used, src, status
+
+
+def _fill(rows: IntArray, more: IntArray, p: int) -> IntArray:
+    """``rows`` topped up to ``p`` rows from ``more`` (in its order)."""
+    extra = more[~np.isin(more, rows)][: max(0, p - len(rows))]
+    return np.concatenate([rows, extra]).astype(np.int64)
 
 
 def _pct(value: float, ub: float) -> str:
@@ -566,7 +609,8 @@ def _greedy(A: sparse.csr_array, w: FloatArray, p: int, pins: IntArray) -> IntAr
     chosen = [int(i) for i in pins]
     gain0 = A @ w
     taken = set(chosen)
-    heap = [(-float(gain0[i]), -float(gain0[i]), i) for i in range(A.shape[0]) if i not in taken]
+    neg = (-gain0).tolist()
+    heap = [(neg[i], neg[i], i) for i in range(A.shape[0]) if i not in taken]
     heapq.heapify(heap)
     while len(chosen) < p and heap:
         _, total, i = heapq.heappop(heap)
@@ -607,38 +651,84 @@ def _swap(A: sparse.csr_array, w: FloatArray, rows: IntArray, pins: IntArray, *,
     return np.array(out, dtype=np.int64)
 
 
-def _lagrangian_bound(
-    A: sparse.csr_array, w: FloatArray, p: int, pins: IntArray, best: float, *, deadline: float
-) -> float:
-    """Upper bound on max coverage from relaxing ``y_e ≤ Σ x_c`` with multipliers ``mu_e ∈ [0, w_e]``.
+def _lp_bound(
+    A: sparse.csr_array, w: FloatArray, p: int, pins: IntArray, start: IntArray, *, deadline: float
+) -> tuple[float, FloatArray | None]:
+    """The LP relaxation's bound on max coverage, and each row's Lagrangian score at its duals.
 
-    ``L(mu) = Σ max(0, w_e − mu_e) + Σ_pinned (A mu)_c + the p' largest other (A mu)_c`` bounds the
-    optimum for every ``mu``; subgradient steps (Polyak, towards ``best``) drive it down towards
-    the LP relaxation's value. Dense BLAS calls are avoided on purpose (thread start-up dominates).
+    For column multipliers ``mu ≥ 0`` (``s = A mu``), ``L(mu) = Σ max(0, w_e − mu_e) + Σ_pinned s_c
+    + the p' largest other s_c`` bounds the optimum (``y_e ≤ Σ_c∋e x_c`` relaxed) and equals the
+    LP relaxation at its optimal duals. HiGHS solves the LP on a core of rows (the best by
+    demand, ``start``, the pins); its duals are priced over all rows, and rows outside the core
+    that would enter the top p' join it until none would, when L is the LP's value. Every
+    round's L is a valid bound. Returns (inf, None) when HiGHS fails at once.
     """
+    k = A.shape[0]
     B = sparse.csr_array(A, dtype=np.float64)
-    Bt = B.T.tocsr()
-    mu = w / np.maximum(np.diff(Bt.indptr), 1)
-    free = np.ones(B.shape[0], dtype=bool)
+    free = np.ones(k, dtype=bool)
     free[pins] = False
     n_free = p - len(pins)
-    bound, step, stall = math.inf, 2.0, 0
-    for _ in range(1000):
+    order = np.argsort(-(B @ w), kind="stable")
+    core = np.union1d(order[: max(60, 5 * p)], np.union1d(start, pins)).astype(np.int64)
+    bound, best = math.inf, None
+    for _ in range(20):
+        mu = _core_duals(B[core], w, p, np.searchsorted(core, pins), deadline=deadline)
+        if mu is None:
+            break
         score = B @ mu
         top = np.argpartition(np.where(free, -score, np.inf), n_free - 1)[:n_free] if n_free else pins[:0]
         value = float(np.maximum(w - mu, 0.0).sum() + score[pins].sum() + score[top].sum())
-        stall = 0 if value < bound * (1 - 1e-6) else stall + 1
-        bound = min(bound, value)
-        if stall >= 20:
-            step, stall = step / 2, 0
-        x = np.zeros(B.shape[0])
-        x[top] = x[pins] = 1.0
-        g = Bt @ x - (w > mu)
-        norm = float(np.square(g).sum())
-        if norm == 0 or step < 1e-3 or bound - best <= 1e-4 * bound or clock.perf_counter() > deadline:
+        if value < bound:
+            bound, best = value, score
+        least = float(score[top].min()) if n_free else math.inf
+        outside = free.copy()
+        outside[core] = False
+        enter = np.flatnonzero(outside & (score > least + 1e-9 * abs(least)))
+        if len(enter) == 0 or clock.perf_counter() > deadline:
             break
-        mu = np.clip(mu - step * (value - best) / norm * g, 0.0, w)
-    return bound
+        core = np.union1d(core, enter[np.argsort(-score[enter], kind="stable")[: max(100, p)]])
+    return bound, best
+
+
+def _core_duals(
+    C: sparse.csr_array, w: FloatArray, p: int, pins: IntArray, *, deadline: float
+) -> FloatArray | None:
+    """Duals of the coverage constraints of the LP relaxation on rows ``C`` (None if HiGHS fails)."""
+    cols = np.unique(C.indices)
+    k, n = C.shape[0], len(cols)
+    lb = np.zeros(k + n)
+    lb[pins] = 1.0
+    res = linprog(
+        np.concatenate([np.zeros(k), -w[cols]]),
+        A_ub=sparse.hstack([-C[:, cols].T, sparse.eye_array(n)], format="csr"),
+        b_ub=np.zeros(n),
+        A_eq=np.concatenate([np.ones(k), np.zeros(n)])[None, :],
+        b_eq=[float(min(p, k))],
+        bounds=np.column_stack([lb, np.ones(k + n)]),
+        method="highs",
+        options={"time_limit": max(0.1, deadline - clock.perf_counter())},
+    )
+    if res.status != 0:
+        return None
+    mu = w.copy()  # an edge no core row sees keeps all its demand in the multiplier
+    mu[cols] = np.clip(-np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0, w[cols])
+    return mu
+
+
+def _unfixed(score: FloatArray, p: int, pins: IntArray, *, bound: float, best: float) -> IntArray:
+    """Rows that may belong to a solution better than ``best`` (reduced-cost fixing).
+
+    Forcing a row outside the top p' into the Lagrangian bound swaps it for the p'-th best free
+    row, so a row scoring ``s_c`` caps every solution holding it at ``bound − t + s_c`` (``t``
+    the p'-th best free score): rows with ``s_c < t − (bound − best)`` cannot beat ``best``.
+    """
+    k, n_free = len(score), p - len(pins)
+    if n_free == 0:
+        return np.sort(pins)
+    free = np.ones(k, dtype=bool)
+    free[pins] = False
+    t = float(np.partition(np.where(free, score, -np.inf), k - n_free)[k - n_free])
+    return np.flatnonzero(~free | (score >= t - (bound - best) - 1e-9 * max(abs(bound), 1.0)))
 
 
 def _milp(
@@ -662,6 +752,7 @@ def _milp(
     n_g = len(firsts)
     link = sparse.hstack([-P, sparse.eye_array(n_g)], format="csr")
     budget = sparse.csr_array(np.concatenate([np.ones(k), np.zeros(n_g)])[None, :])
+    p = min(p, k)
     lb = np.zeros(k + n_g)
     lb[pins] = 1.0
     t0 = clock.perf_counter()
@@ -677,7 +768,7 @@ def _milp(
     text = {0: "MILP optimal within the gap", 1: f"MILP stopped at its {limit_s:.1f} s time limit"}.get(
         int(res.status), f"MILP failed ({res.message})"
     )
-    text += f" ({k:,} candidates, {n_g:,} edge groups, {took:.1f} s)"
+    text += f" ({n_g:,} edge groups, {took:.1f} s)"
     if res.x is None:
         return None, dual, text
     return np.flatnonzero(res.x[:k] > 0.5).astype(np.int64), dual, text
@@ -725,237 +816,6 @@ def _posts(
 
 
 # --------------------------------------------------------------------------------------
-# schedule
-
-
-@dataclass(frozen=True)
-class ScheduleEntry:
-    """One staffed slot at one post: the whole window (``mode="fixed"``) or one rotation visit.
-
-    ``start`` / ``end`` are local clock times (``end < start`` crosses midnight); ``days`` is the
-    display text of ``weekdays`` (Mon = 0); ``beat`` numbers the officer (or beat) from 1.
-    """
-
-    window: str
-    post_id: str
-    location: str
-    lon: float
-    lat: float
-    officers: int
-    start: time
-    end: time
-    days: str
-    mode: str
-    covered_m: float
-    share: float
-    note: str
-    beat: int
-    weekdays: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A window's schedule entries (officer by officer, in time order) and its warnings."""
-
-    window: str
-    entries: tuple[ScheduleEntry, ...]
-    warnings: tuple[str, ...] = ()
-
-    def __iter__(self) -> Iterator[ScheduleEntry]:
-        return iter(self.entries)
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-
-def format_days(days: frozenset[int] | Sequence[int]) -> str:
-    """Weekdays (Mon = 0) as text: ``"Mon–Fri"``, ``"Mon, Wed–Fri"``, ``"Daily"``."""
-    ds = sorted({int(d) for d in days})
-    if len(ds) == 7:
-        return "Daily"
-    runs: list[list[int]] = []
-    for d in ds:
-        if runs and d == runs[-1][-1] + 1:
-            runs[-1].append(d)
-        else:
-            runs.append([d])
-    ends = [(_DAY[r[0]], _DAY[r[-1]], len(r)) for r in runs]
-    return ", ".join(a if n == 1 else f"{a}, {b}" if n == 2 else f"{a}–{b}" for a, b, n in ends)
-
-
-def schedule(
-    plan: PostPlan,
-    window: WindowLike,
-    *,
-    officers: int,
-    dwell_min: tuple[int, int] = (10, 16),
-    revisit_max_min: int = 120,
-    streets: Streets | None = None,
-) -> Schedule:
-    """Who stands where, when, in one window.
-
-    With at least as many officers as posts every post is staffed for the whole window (extra
-    officers go to the busiest posts). With fewer, the posts are cut into ``officers`` beats along
-    a nearest-neighbour tour (cuts chosen to make the longest beat cycle as short as possible);
-    each officer cycles their beat, staying 15 min (clamped to ``dwell_min``, shortened towards
-    its minimum when needed to keep each post's revisit interval, start to start, within
-    ``revisit_max_min``) and walking between posts at 80 m/min. A beat that still cannot meet
-    the interval is named in ``Schedule.warnings`` and in its entries' notes.
-
-    Parameters
-    ----------
-    plan
-        Posts from :func:`choose_posts`.
-    window
-        The window (name, label, days, start, end), e.g. ``passages.config.TimeWindow``.
-    officers
-        Officers on duty.
-    dwell_min
-        Shortest and longest stay at a post in a rotation, minutes.
-    revisit_max_min
-        Longest interval between visit starts at a post, minutes.
-    streets
-        The network, for walking times along streets; without it straight lines × 1.3.
-    """
-    lo, hi = (int(x) for x in dwell_min)
-    if not 0 < lo <= hi:
-        raise InputError(
-            f"dwell_min={tuple(dwell_min)!r}; accepted: (shortest, longest) minutes, 0 < shortest ≤ longest"
-        )
-    if revisit_max_min <= 0:
-        raise InputError(f"revisit_max_min={revisit_max_min!r}; accepted: minutes > 0")
-    if isinstance(officers, bool) or not isinstance(officers, int | np.integer) or officers < 0:
-        raise InputError(f"window {window.name!r}: officers={officers!r}; accepted: a whole number ≥ 0")
-    t0 = window.start.hour * 60 + window.start.minute
-    dur = (window.end.hour * 60 + window.end.minute - t0) % 1440
-    if dur == 0:
-        raise InputError(
-            f"window {window.name!r}: start and end are both {window.start}; the window is empty"
-        )
-    posts, name, days, weekdays = (
-        plan.posts,
-        window.name,
-        format_days(window.days),
-        tuple(sorted(window.days)),
-    )
-    if not posts:
-        return Schedule(name, (), (f"window {name}: no posts to staff ({plan.status})",))
-    if officers == 0:
-        return Schedule(name, (), (f"window {name}: 0 officers on duty; {len(posts)} posts unstaffed",))
-
-    def at(t: int) -> time:
-        m = (t0 + t) % 1440
-        return time(m // 60, m % 60)
-
-    def entry(
-        p: Post, span: tuple[int, int], *, mode: str, beat: int, note: str, n: int = 1
-    ) -> ScheduleEntry:
-        return ScheduleEntry(
-            window=name, post_id=p.post_id, location=p.name, lon=p.lon, lat=p.lat, officers=n,
-            start=at(span[0]), end=at(span[1]), days=days, mode=mode, covered_m=p.corridor_m,
-            share=p.share, note=note, beat=beat, weekdays=weekdays,
-        )  # fmt: skip
-
-    if officers >= len(posts):
-        base, extra = divmod(officers, len(posts))
-        out = []
-        for i, p in enumerate(posts):
-            n = base + (i < extra)
-            note = f"{n} officers (more officers than posts; extras at the busiest posts)" if n > 1 else ""
-            out.append(entry(p, (0, dur), mode="fixed", beat=i + 1, note=note, n=n))
-        return Schedule(name, tuple(out))
-
-    walk = _walk_minutes(posts, streets)
-    pref = min(max(PREFERRED_DWELL_MIN, lo), hi)
-    entries: list[ScheduleEntry] = []
-    warnings: list[str] = []
-    for b, beat in enumerate(_beats(walk, officers, pref), 1):
-        if len(beat) == 1:
-            note = f"officer {b} of {officers}: stays here"
-            entries.append(entry(posts[beat[0]], (0, dur), mode="fixed", beat=b, note=note))
-            continue
-        loop = sum(int(walk[beat[i], beat[(i + 1) % len(beat)]]) for i in range(len(beat)))
-        dwell = pref
-        if len(beat) * pref + loop > revisit_max_min:
-            dwell = max(lo, min(pref, (revisit_max_min - loop) // len(beat)))
-        visits: list[tuple[int, int, int]] = []
-        t, i = 0, 0
-        while t < dur and (t + lo <= dur or not visits):
-            here, nxt = beat[i % len(beat)], beat[(i + 1) % len(beat)]
-            visits.append((here, t, min(t + dwell, dur)))
-            t = visits[-1][2] + int(walk[here, nxt])
-            i += 1
-        # longest wait at a post: from the window start to its first visit, then start to start
-        starts = {q: [0] + [a for v, a, _ in visits if v == q] for q in beat}
-        worst = max(int(max(np.diff(s), default=0)) for s in starts.values())
-        unseen = [posts[q].post_id for q in beat if len(starts[q]) == 1]
-        ids = " → ".join(posts[q].post_id for q in beat)
-        cycle = len(beat) * dwell + loop
-        note = f"officer {b} of {officers}: beat {ids}, {dwell} min per post, {loop} min walking"
-        note += f", cycle {cycle} min"
-        if worst > revisit_max_min or unseen:
-            why = f"{', '.join(unseen)} never visited" if unseen else f"a post waits up to {worst} min"
-            warnings.append(
-                f"window {name}, officer {b} (beat {ids}): {why}; the {revisit_max_min} min revisit limit "
-                "is not met; add an officer or drop a post"
-            )
-            note += f"; revisit limit {revisit_max_min} min NOT met ({why})"
-        entries.extend(entry(posts[q], (a, e), mode="rotation", beat=b, note=note) for q, a, e in visits)
-    return Schedule(name, tuple(entries), tuple(warnings))
-
-
-def _walk_minutes(posts: Sequence[Post], streets: Streets | None) -> IntArray:
-    """Whole minutes of walking between posts (network distance when ``streets`` is given)."""
-    xy = np.array([[p.x, p.y] for p in posts])
-    metres = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) * CIRCUITY
-    if streets is not None:
-        nodes = np.array([p.node for p in posts])
-        net = dijkstra(streets.csr(), directed=False, indices=nodes)[:, nodes]
-        metres = np.where(np.isfinite(net), net, metres)
-    minutes: IntArray = np.ceil(metres / WALK_M_PER_MIN - 1e-9).astype(np.int64)
-    return minutes
-
-
-def _beats(walk: IntArray, officers: int, dwell: int) -> list[list[int]]:
-    """Cut a nearest-neighbour + 2-opt open tour into ``officers`` runs minimising the longest cycle."""
-    n = len(walk)
-    tour, left = [0], set(range(1, n))
-    while left:
-        nxt = min(left, key=lambda j: (walk[tour[-1], j], j))
-        tour.append(nxt)
-        left.remove(nxt)
-    improved = True
-    while improved:
-        improved = False
-        for i in range(1, n - 1):
-            for j in range(i + 1, n):
-                old = walk[tour[i - 1], tour[i]] + (walk[tour[j], tour[j + 1]] if j + 1 < n else 0)
-                new = walk[tour[i - 1], tour[j]] + (walk[tour[i], tour[j + 1]] if j + 1 < n else 0)
-                if new < old:
-                    tour[i : j + 1] = tour[i : j + 1][::-1]
-                    improved = True
-    step = np.concatenate([[0], np.cumsum([walk[tour[i], tour[i + 1]] for i in range(n - 1)])])
-
-    def cycle(i: int, j: int) -> int:  # posts tour[i:j]
-        return int((j - i) * dwell + step[j - 1] - step[i] + walk[tour[j - 1], tour[i]])
-
-    best = [[math.inf] * (n + 1) for _ in range(officers + 1)]
-    cut = [[0] * (n + 1) for _ in range(officers + 1)]
-    best[0][0] = 0
-    for b in range(1, officers + 1):
-        for j in range(b, n - (officers - b) + 1):
-            for i in range(b - 1, j):
-                c = max(best[b - 1][i], cycle(i, j))
-                if c < best[b][j]:
-                    best[b][j], cut[b][j] = c, i
-    runs, j = [], n
-    for b in range(officers, 0, -1):
-        runs.append(tour[cut[b][j] : j])
-        j = cut[b][j]
-    return runs[::-1]
-
-
-# --------------------------------------------------------------------------------------
 # resilience
 
 
@@ -998,35 +858,42 @@ def resilience(
     demand
         The demand the plan was chosen for.
     coverage
-        The coverage the plan was chosen on (:func:`build_coverage`); its candidates are the backups.
+        The coverage the plan was chosen on, or one over more edges (restricted as in
+        :func:`choose_posts`); its candidates are the backups.
     threshold
         Flag posts whose loss drops the covered share by more than this.
     """
     if not 0 <= threshold <= 1:
         raise InputError(f"resilience threshold={threshold!r}; accepted: a share in [0, 1]")
     d = _check_demand(streets, demand)
+    cov = _fit(coverage, streets, d, plan.radius_m, keep=())
     total = float(d.sum())
     count = np.zeros(streets.n_edges, dtype=np.int64)
     for p in plan.posts:
         count[p.covered_edges] += 1
-    out_nodes = {p.node for p in plan.posts} | set(plan.forbidden_nodes)
-    backup_rows = np.flatnonzero(~np.isin(coverage.candidates, list(out_nodes)))
-    B = coverage.matrix[backup_rows].astype(np.float64)
-    w = d[coverage.edges]
-    out = []
+    out_nodes = [p.node for p in plan.posts] + list(plan.forbidden_nodes)
+    backup_rows = np.flatnonzero(~np.isin(cov.candidates, out_nodes))
+    B = sparse.csr_array(cov.matrix[backup_rows], dtype=np.float64)
+    w = d[cov.edges]
+    found: list[tuple[float, float, int | None]] = []
     for p in plan.posts:
         only = p.covered_edges[count[p.covered_edges] == 1]
-        lost = float(d[only].sum())
         # demand the other posts leave uncovered once this one is gone
-        open_w = np.where((count[coverage.edges] == 0) | np.isin(coverage.edges, only), w, 0.0)
+        open_w = np.where((count[cov.edges] == 0) | np.isin(cov.edges, only), w, 0.0)
         recovered = B @ open_w if len(backup_rows) else np.zeros(1)
         j = int(np.argmax(recovered))
-        node = int(coverage.candidates[backup_rows[j]]) if recovered[j] > 0 else None
-        share = lost / total if total > 0 else 0.0
-        out.append(PostResilience(
-            post_id=p.post_id, node=p.node, name=p.name, demand_lost=lost, share_lost=share,
-            backup_node=node, backup_name=post_names(streets, [node])[0] if node is not None else "",
-            backup_share=float(recovered[j]) / total if node is not None and total > 0 else 0.0,
-            flagged=share > threshold,
-        ))  # fmt: skip
-    return out
+        node = int(cov.candidates[backup_rows[j]]) if recovered[j] > 0 else None
+        found.append((float(d[only].sum()), float(recovered[j]) if node is not None else 0.0, node))
+    names = iter(post_names(streets, [n for _, _, n in found if n is not None]))
+
+    def share(x: float) -> float:
+        return x / total if total > 0 else 0.0
+
+    return [
+        PostResilience(
+            post_id=p.post_id, node=p.node, name=p.name, demand_lost=lost, share_lost=share(lost),
+            backup_node=node, backup_name=next(names) if node is not None else "",
+            backup_share=share(gain), flagged=share(lost) > threshold,
+        )
+        for p, (lost, gain, node) in zip(plan.posts, found, strict=True)
+    ]  # fmt: skip

@@ -48,7 +48,7 @@ class WindowPlan:
     posts
         ``passages.deployment.PostPlan``: the chosen posts, coverage, gap.
     schedule
-        ``passages.deployment.Schedule``: entries and warnings.
+        ``passages.schedule.Schedule``: entries and warnings.
     resilience
         ``list[passages.deployment.PostResilience]``.
     destinations
@@ -293,7 +293,7 @@ def plan(scenario: Scenario, *, progress: Progress | None = None, cache: bool = 
     cache
         Reuse the cached walk network when the file has not changed.
     """
-    from passages import corridors, deployment, risk
+    from passages import corridors, deployment, risk, schedule
 
     st = _Stages(progress, PLAN_STAGES)
     inputs = load_inputs(scenario, cache=cache, stages=st)
@@ -319,14 +319,26 @@ def plan(scenario: Scenario, *, progress: Progress | None = None, cache: bool = 
     dep = scenario.deployment
     windows: list[WindowPlan] = []
     with st.stage("posts"):
+        demands = {
+            w.name: deployment.edge_demand(results[w.name].traffic, layers[w.name].risk, streets.length_m)
+            for w in scenario.windows
+        }
+        # coverage is geometry only: one build over every window's demand edges serves them all
+        # (choose_posts and resilience restrict it to each window's edges and candidates)
+        union = np.sum(list(demands.values()), axis=0)
+        coverage = deployment.build_coverage(streets, union, radius_m=dep.radius_m)
         for w in scenario.windows:
-            wc, wr = results[w.name], layers[w.name]
-            demand = deployment.edge_demand(wc.traffic, wr.risk, streets.length_m)
-            coverage = deployment.build_coverage(streets, demand, radius_m=dep.radius_m)
+            wc, wr, demand = results[w.name], layers[w.name], demands[w.name]
+            candidates = None
+            if dep.candidate_min_traffic > 0:
+                candidates = deployment.candidate_nodes(
+                    streets, demand, traffic=wc.traffic, min_traffic_share=dep.candidate_min_traffic
+                )
             posts = deployment.choose_posts(
                 streets,
                 demand,
                 officers=w.officers,
+                candidates=candidates,
                 radius_m=dep.radius_m,
                 pinned=dep.pinned,
                 forbidden=dep.forbidden,
@@ -336,7 +348,7 @@ def plan(scenario: Scenario, *, progress: Progress | None = None, cache: bool = 
                 window=w.name,
                 coverage=coverage,
             )
-            sched = deployment.schedule(
+            sched = schedule.schedule(
                 posts,
                 w,
                 officers=w.officers,

@@ -1,43 +1,38 @@
-"""Officer posts: coverage, max-coverage choice (MILP vs greedy vs brute force), schedule, resilience."""
+"""Officer posts: coverage, max-coverage choice (MILP vs greedy vs brute force), resilience; the
+MILP against greedy on the pipeline's own demand for every window of the sample scenario."""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
-from datetime import time
+import math
+from types import SimpleNamespace
+from typing import Any
 
 import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from passages import deployment
 from passages._errors import InputError, PassagesError
+from passages.config import load_scenario
 from passages.deployment import (
     Coverage,
     PostPlan,
     build_coverage,
+    candidate_nodes,
     choose_posts,
     edge_demand,
-    format_days,
     resilience,
     resolve_posts,
-    schedule,
 )
 from passages.network import Streets, graph_from_streets, load_network, streets_from_arrays
+from passages.plan import Plan, plan
+from passages.schedule import schedule
 from tests.conftest import DATA
 
 SAMPLE = DATA / "central-atlanta-filtered.osm.pbf"
-
-
-@dataclass(frozen=True)
-class Window:
-    """Stands in for passages.config.TimeWindow (same attributes)."""
-
-    name: str = "am"
-    label: str = "Morning arrival"
-    days: frozenset[int] = field(default_factory=lambda: frozenset(range(5)))
-    start: time = time(6, 30)
-    end: time = time(9, 0)
+SCENARIO = DATA / "atlanta.toml"
 
 
 def two_star_clusters() -> tuple[Streets, npt.NDArray[np.float64]]:
@@ -71,11 +66,15 @@ def jittered_grid(side: int, *, spacing_m: float = 60.0, seed: int = 0) -> Stree
     return streets_from_arrays(x=x, y=y, edges=edges, names=names)
 
 
-def brute_force_best(cov: Coverage, w: npt.NDArray[np.float64], p: int) -> float:
+def brute_force_best(
+    cov: Coverage, w: npt.NDArray[np.float64], p: int, *, pins: tuple[int, ...] = ()
+) -> float:
+    """Best coverage of any ``p`` candidates holding the ``pins`` (row numbers)."""
     sets = [cov.matrix[[i]].indices for i in range(cov.matrix.shape[0])]
     return max(
         float(w[np.unique(np.concatenate([sets[i] for i in c]))].sum())
         for c in itertools.combinations(range(len(sets)), p)
+        if set(pins) <= set(c)
     )
 
 
@@ -137,6 +136,53 @@ def test_coverage_candidates_default_to_nodes_on_demand_edges() -> None:
     assert cov.matrix[[1]].indices.tolist() == [0]
 
 
+def test_restricted_coverage_equals_coverage_built_for_the_subset() -> None:
+    streets = jittered_grid(7, seed=4)
+    rng = np.random.default_rng(4)
+    every = rng.uniform(0, 1, streets.n_edges) * (rng.uniform(size=streets.n_edges) < 0.8)
+    some = every * (rng.uniform(size=streets.n_edges) < 0.5)
+    full = build_coverage(streets, every, radius_m=130.0)
+    own = build_coverage(streets, some, radius_m=130.0)
+    sub = full.restrict(own.edges, own.candidates)
+    assert sub.candidates.tolist() == own.candidates.tolist() and sub.edges.tolist() == own.edges.tolist()
+    np.testing.assert_array_equal(sub.matrix.toarray(), own.matrix.toarray())
+    missing = int(np.setdiff1d(full.edges, own.edges)[0])
+    with pytest.raises(InputError, match=f"coverage holds no edge {missing} "):
+        own.restrict(full.edges, own.candidates)
+    with pytest.raises(InputError, match="coverage holds no candidate node"):
+        own.restrict(own.edges, full.candidates)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_one_coverage_for_every_window_gives_each_window_its_own_plan(seed: int) -> None:
+    streets = jittered_grid(8, spacing_m=55.0, seed=seed)
+    rng = np.random.default_rng(seed)
+    windows = [
+        rng.lognormal(0, 1, streets.n_edges) * (rng.uniform(size=streets.n_edges) < 0.4) for _ in range(3)
+    ]
+    union = np.sum(windows, axis=0)
+    shared = build_coverage(streets, union, radius_m=110.0)
+    for demand in windows:
+        own = build_coverage(streets, demand, radius_m=110.0)
+        # a pinned post that touches none of this window's demand edges, only other windows'
+        others = np.setdiff1d(candidate_nodes(streets, union), candidate_nodes(streets, demand))
+        pin = int(others[others != 0][0])  # node 0 is forbidden
+        plans = [
+            choose_posts(
+                streets, demand, officers=4, radius_m=110.0, pinned=[pin], forbidden=[0], coverage=cov
+            )
+            for cov in (own, shared)
+        ]
+        a, b = (
+            [(p.node, p.pinned, p.demand_covered, p.covered_edges.tolist()) for p in x.posts] for x in plans
+        )
+        assert a == b and (pin, True) in {(p[0], p[1]) for p in a}
+        assert plans[0].n_candidates == plans[1].n_candidates and plans[0].gap == plans[1].gap
+        assert resilience(streets, plans[0], demand, own) == resilience(streets, plans[1], demand, shared)
+    with pytest.raises(InputError, match="coverage holds no edge"):
+        choose_posts(streets, union, officers=2, radius_m=110.0, coverage=own)
+
+
 # ---- choosing posts ------------------------------------------------------------------
 
 
@@ -173,6 +219,53 @@ def test_milp_matches_brute_force_and_greedy_never_beats_it(seed: int) -> None:
     assert greedy.demand_covered >= (1 - greedy.gap) * best - 1e-9
     assert sum(p.demand_covered for p in milp.posts) == pytest.approx(milp.demand_covered)
     assert milp.method == "milp" and greedy.method == "greedy"
+
+
+@pytest.mark.parametrize(
+    ("seed", "pinned"), [(1, False), (4, True), (8, False), (8, True), (13, True), (19, False)]
+)
+def test_when_the_lp_bound_is_loose_the_milp_closes_it_without_losing_the_optimum(
+    seed: int, pinned: bool
+) -> None:
+    """Instances whose LP relaxation is fractional: the MILP runs on the candidates the LP bound
+    leaves (reduced-cost fixing) and must still find the brute-force optimum."""
+    streets = jittered_grid(5, spacing_m=50.0, seed=seed)
+    rng = np.random.default_rng(seed)
+    demand = rng.lognormal(0, 1, streets.n_edges) * (rng.uniform(size=streets.n_edges) < 0.5)
+    cov = build_coverage(streets, demand, radius_m=90.0)
+    pins = (len(cov.candidates) // 2,) if pinned else ()
+    kw: dict[str, Any] = {"officers": 3, "radius_m": 90.0, "coverage": cov}
+    kw["pinned"] = [int(streets.node_id[cov.candidates[i]]) for i in pins]
+    greedy = choose_posts(streets, demand, method="greedy", **kw)
+    milp = choose_posts(streets, demand, method="milp", mip_gap=0.0, **kw)
+    best = brute_force_best(cov, demand[cov.edges], 3, pins=pins)
+    assert milp.demand_covered == pytest.approx(best) and milp.gap <= 1e-6
+    assert "the LP bound left" in milp.status and f"of {len(cov.candidates)} candidates" in milp.status
+    assert greedy.bound_source == "LP relaxation bound"
+    assert greedy.demand_covered <= best + 1e-9 and greedy.demand_covered >= (1 - greedy.gap) * best - 1e-9
+    assert {p.node for p in milp.posts if p.pinned} == {int(cov.candidates[i]) for i in pins}
+
+
+def test_without_the_lp_the_online_bound_and_the_full_milp_still_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    streets = jittered_grid(5, spacing_m=50.0, seed=8)
+    rng = np.random.default_rng(8)
+    demand = rng.lognormal(0, 1, streets.n_edges) * (rng.uniform(size=streets.n_edges) < 0.5)
+    cov = build_coverage(streets, demand, radius_m=90.0)
+    monkeypatch.setattr(deployment, "linprog", lambda *a, **k: SimpleNamespace(status=4, message="failed"))
+    greedy = choose_posts(streets, demand, officers=3, radius_m=90.0, method="greedy", coverage=cov)
+    assert greedy.bound_source == "online submodular bound" and 0 < greedy.gap < 1
+    milp = choose_posts(streets, demand, officers=3, radius_m=90.0, method="milp", mip_gap=0.0, coverage=cov)
+    assert milp.demand_covered == pytest.approx(brute_force_best(cov, demand[cov.edges], 3))
+    assert f"left {len(cov.candidates)} of {len(cov.candidates)} candidates" in milp.status
+
+
+def test_milp_with_every_officer_pinned_staffs_the_pins() -> None:
+    streets, demand = two_star_clusters()
+    plan = choose_posts(streets, demand, officers=2, radius_m=150.0, pinned=[1, 6], method="milp")
+    assert sorted((p.node, p.pinned) for p in plan.posts) == [(1, True), (6, True)]
+    assert plan.method == "milp" and plan.demand_covered == pytest.approx(15.0) and plan.gap == 0.0
 
 
 def test_pinned_posts_are_kept_and_flagged() -> None:
@@ -257,77 +350,6 @@ def test_too_many_pins_and_bad_arguments() -> None:
         choose_posts(streets, demand[:3], officers=1)
 
 
-# ---- schedule ------------------------------------------------------------------------
-
-
-def five_post_plan() -> tuple[Streets, PostPlan]:
-    streets = jittered_grid(8, spacing_m=60.0, seed=11)
-    rng = np.random.default_rng(11)
-    demand = rng.lognormal(0, 1, streets.n_edges)
-    return streets, choose_posts(streets, demand, officers=5, radius_m=100.0)
-
-
-def minutes(t: time) -> int:
-    return t.hour * 60 + t.minute
-
-
-def test_rotation_visits_every_post_within_dwell_and_revisit_bounds() -> None:
-    streets, plan = five_post_plan()
-    window = Window(start=time(14, 0), end=time(18, 0))
-    sched = schedule(plan, window, officers=2, streets=streets)
-    assert {e.post_id for e in sched} == {p.post_id for p in plan.posts}
-    assert {e.beat for e in sched} == {1, 2}
-    assert all(e.mode == "rotation" and e.days == "Mon–Fri" and e.weekdays == (0, 1, 2, 3, 4) for e in sched)
-    for e in sched:
-        assert 10 <= (minutes(e.end) - minutes(e.start)) <= 16
-    for post in plan.posts:
-        starts = [minutes(e.start) - 14 * 60 for e in sched if e.post_id == post.post_id]
-        gaps = np.diff([0, *starts])
-        assert gaps.max() <= 120 or sched.warnings
-    assert sched.warnings == ()  # these posts are close enough for two officers
-    # one officer is never in two places: their visits do not overlap
-    for beat in (1, 2):
-        visits = sorted((minutes(e.start), minutes(e.end)) for e in sched if e.beat == beat)
-        assert all(a[1] <= b[0] for a, b in itertools.pairwise(visits))
-    assert schedule(plan, window, officers=2, streets=streets) == sched
-
-
-def test_rotation_that_cannot_meet_the_revisit_limit_says_so() -> None:
-    _, plan = five_post_plan()
-    sched = schedule(plan, Window(start=time(7, 0), end=time(11, 0)), officers=1, revisit_max_min=30)
-    assert len(sched.warnings) == 1 and "the 30 min revisit limit is not met" in sched.warnings[0]
-    assert all("NOT met" in e.note for e in sched)
-    assert {e.post_id for e in sched} == {p.post_id for p in plan.posts}
-
-
-def test_fixed_posts_when_officers_suffice_and_extras_go_to_the_busiest() -> None:
-    _, plan = five_post_plan()
-    sched = schedule(plan, Window(start=time(22, 0), end=time(1, 0), days=frozenset({4, 5})), officers=7)
-    assert [e.officers for e in sched] == [2, 2, 1, 1, 1]
-    assert all(e.mode == "fixed" and e.start == time(22, 0) and e.end == time(1, 0) for e in sched)
-    assert sched.entries[0].days == "Fri, Sat"
-
-
-def test_schedule_edge_cases() -> None:
-    streets, demand = two_star_clusters()
-    empty = choose_posts(streets, demand, officers=0)
-    assert len(schedule(empty, Window(), officers=3)) == 0
-    _, plan = five_post_plan()
-    none = schedule(plan, Window(), officers=0)
-    assert len(none) == 0 and "0 officers" in none.warnings[0]
-    with pytest.raises(InputError, match="dwell_min"):
-        schedule(plan, Window(), officers=2, dwell_min=(20, 10))
-    with pytest.raises(InputError, match="window is empty"):
-        schedule(plan, Window(start=time(7, 0), end=time(7, 0)), officers=2)
-
-
-def test_format_days() -> None:
-    assert format_days(frozenset(range(5))) == "Mon–Fri"
-    assert format_days([0, 2, 3, 4]) == "Mon, Wed–Fri"
-    assert format_days(range(7)) == "Daily"
-    assert format_days([5, 6]) == "Sat, Sun"
-
-
 # ---- resilience ----------------------------------------------------------------------
 
 
@@ -405,8 +427,69 @@ def test_pinned_posts_are_kept_when_there_is_no_demand() -> None:
     assert "pinned posts only" in plan.status
 
 
-def test_posts_never_reached_in_a_short_window_are_warned_about() -> None:
-    _, plan = five_post_plan()
-    sched = schedule(plan, Window(start=time(7, 0), end=time(7, 20)), officers=1)
-    assert len(sched) == 1 and sched.entries[0].post_id == "P01"
-    assert "never visited" in sched.warnings[0] and "P02" in sched.warnings[0]
+# ---- the pipeline on the sample scenario ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_plan() -> Plan:
+    return plan(load_scenario(SCENARIO))
+
+
+@pytest.mark.slow
+def test_sample_milp_covers_at_least_greedy_on_every_window_and_reports_its_gap(sample_plan: Plan) -> None:
+    dep, streets = sample_plan.scenario.deployment, sample_plan.streets
+    windows = sample_plan.windows
+    assert [wp.window.name for wp in windows] == ["morning", "afternoon", "evening"]
+    coverage = build_coverage(streets, np.sum([wp.demand for wp in windows], axis=0), radius_m=dep.radius_m)
+
+    def posts(demand: npt.NDArray[np.float64], officers: int, method: str) -> PostPlan:
+        return choose_posts(
+            streets, demand, officers=officers, radius_m=dep.radius_m, pinned=dep.pinned,
+            forbidden=dep.forbidden, method=method, time_limit_s=dep.time_limit_s, mip_gap=dep.mip_gap,
+            coverage=coverage,
+        )  # fmt: skip
+
+    for wp in windows:
+        name = wp.window.name
+        milp, greedy = (posts(wp.demand, wp.window.officers, m) for m in ("milp", "greedy"))
+        assert milp.demand_covered >= greedy.demand_covered - 1e-9, name
+        assert milp.demand_covered > 0 and len(milp.posts) == wp.window.officers, name
+        for chosen in (milp, greedy, wp.posts):  # wp.posts: the pipeline's own ("auto")
+            assert math.isfinite(chosen.gap) and chosen.gap >= 0, (name, chosen.status)
+            assert chosen.bound_source and f"within {100 * chosen.gap:.2f}% of the" in chosen.status
+        assert "MILP" in milp.status, milp.status
+        assert milp.gap <= dep.mip_gap or "time limit" in milp.status, milp.status
+        assert wp.posts.gap <= dep.mip_gap, wp.posts.status
+        assert wp.posts.demand_covered >= greedy.demand_covered - 1e-9
+
+
+@pytest.mark.slow
+def test_sample_posts_staffed_by_fewer_officers_rotate(sample_plan: Plan) -> None:
+    dep = sample_plan.scenario.deployment
+    wp = sample_plan.windows[0]
+    start = wp.window.start.hour * 60 + wp.window.start.minute
+    length = (wp.window.end.hour * 60 + wp.window.end.minute - start) % 1440
+    posts = wp.posts.posts
+    assert len(posts) == 6
+    sched = schedule(
+        wp.posts, wp.window, officers=2, dwell_min=dep.dwell_min, revisit_max_min=dep.revisit_max_min,
+        streets=sample_plan.streets,
+    )  # fmt: skip
+    assert {e.post_id for e in sched} == {p.post_id for p in posts}  # every post is visited
+    assert {e.beat for e in sched} == {1, 2} and all(e.officers == 1 for e in sched)
+    assert sum(e.mode == "rotation" for e in sched) > len(posts)  # posts are revisited, not held
+
+    def at(t: Any) -> int:
+        return int((t.hour * 60 + t.minute - start) % 1440)
+
+    lo, hi = dep.dwell_min
+    for beat in (1, 2):
+        visits = [(at(e.start), at(e.end), e.post_id) for e in sched if e.beat == beat]
+        assert visits == sorted(visits) and all(a < b <= length for a, b, _ in visits)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(visits))  # one place at a time
+        assert all(lo <= b - a <= hi for a, b, _ in visits[:-1])  # the last may be cut by the window end
+        if len({v[2] for v in visits}) > 1:
+            assert all(a[2] != b[2] for a, b in itertools.pairwise(visits))  # walks on to the next post
+    for post in posts:
+        starts = [0] + [at(e.start) for e in sched if e.post_id == post.post_id]
+        assert max(np.diff(starts)) <= dep.revisit_max_min or any(post.post_id in w for w in sched.warnings)
