@@ -17,7 +17,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from passages.network import Streets
+from passages.streets import Streets
 
 SPACING_M = 80.0
 JITTER_M = 10.0

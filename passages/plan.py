@@ -146,19 +146,21 @@ def load_inputs(scenario: Scenario, *, cache: bool = True, stages: _Stages | Non
     spec = scenario.network
     with st.stage("network"):
         if spec.path is not None:
-            loaded = network.load_network(
+            got_streets = network.load_streets(
                 spec.path,
                 drop_classes=spec.drop_classes,
                 class_column=spec.class_column,
                 name_column=spec.name_column,
                 cache=cache,
             )
+            reports.append(got_streets.report)
+            streets = got_streets.data
         else:
-            loaded = network.load_network_online(
+            online = network.load_network_online(
                 place=spec.place or None, bbox=spec.bbox, drop_classes=spec.drop_classes
             )
-        reports.append(loaded.report)
-        streets = network.Streets.from_graph(loaded.data)
+            reports.append(online.report)
+            streets = network.Streets.from_graph(online.data)
 
     with st.stage("destinations"):
         frames = []

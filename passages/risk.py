@@ -43,7 +43,6 @@ from __future__ import annotations
 import logging
 import math
 import time as _time
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -59,7 +58,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from passages._errors import CRSError, InputError
-from passages.network import Streets
+from passages.streets import CutStreets, Streets
 
 __all__ = [
     "ALL_DAY",
@@ -90,13 +89,7 @@ ALL_DAY = "all_day"
 _TILE_BANDWIDTHS = 3.0
 #: largest dense block (sources × subgraph nodes, or piece × incident pairs) held at once
 _MAX_BLOCK = 2_000_000
-#: snapping cuts edge geometries into pieces at most this long, metres
-_PIECE_M = 40.0
-#: points snapped at once (bounds the candidate arrays to a few tens of MB)
-_SNAP_CHUNK = 50_000
 _WEEK_MIN = 7 * 1440
-#: snapping pieces per network, built once
-_SNAP_PIECES: weakref.WeakKeyDictionary[Streets, tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
 
 class WindowLike(Protocol):
@@ -463,11 +456,11 @@ def _risk_layers(
     t0 = _time.perf_counter()
     valid = np.isfinite(xy).all(axis=1)
     live = valid & (weights > 0).any(axis=1)
-    edge, dist, t = _snap(streets, xy[live], max_snap_m)
+    edge, dist, t = streets.nearest_edge(xy[live, 0], xy[live, 1], max_dist_m=max_snap_m)
     snapped = dist <= max_snap_m
     used = np.flatnonzero(live)[snapped]
     w = weights[used]
-    cut = _cut(streets, seg)
+    cut = streets.cut(seg)
     if method == "network":
         dens, support, footprint = _network_density(cut, edge[snapped], t[snapped], w, h)
     else:
@@ -501,78 +494,8 @@ def _shares(names: Any, code: IntArray, mass: FloatArray) -> dict[str, float]:
     return {str(names[i]): float(by_cat[i] / total) for i in order if by_cat[i] > 0}
 
 
-@dataclass(frozen=True)
-class _Cut:
-    """The network with each edge cut into ``count`` equal pieces no longer than ``segment_m``.
-
-    Nodes ``0..n-1`` are the network's, then come the cut points (on the edge geometry), edge by
-    edge; ``inner_edge`` is the edge of each node (-1 for the network's own). Pieces run from
-    ``a`` to ``b``; those of edge ``e`` are ``first[e]`` onwards, from ``u`` to ``v``.
-    ``node_edges`` (CSR ``indptr``, ``edges``) lists the edges each node is on.
-    """
-
-    x: FloatArray
-    y: FloatArray
-    inner_edge: IntArray
-    node_edges: tuple[IntArray, IntArray]
-    a: IntArray
-    b: IntArray
-    length_m: FloatArray
-    edge: IntArray
-    u: IntArray
-    v: IntArray
-    first: IntArray
-    count: IntArray
-    edge_length_m: FloatArray
-
-    def piece_of(self, edge: IntArray, t: FloatArray) -> tuple[IntArray, FloatArray]:
-        """The piece holding position ``t`` of ``edge``, and the position along that piece."""
-        scaled = t * self.count[edge]
-        i = np.minimum(np.floor(scaled), self.count[edge] - 1)
-        return self.first[edge] + i.astype(np.int64), np.clip(scaled - i, 0.0, 1.0)
-
-    def to_edges(self, values: FloatArray) -> FloatArray:
-        """Length-weighted mean over each edge's pieces of per-piece ``values`` (p, W)."""
-        total = np.zeros((len(self.first), values.shape[1]))
-        np.add.at(total, self.edge, values * self.length_m[:, None])
-        return total / self.edge_length_m[:, None]
-
-
-def _cut(streets: Streets, segment_m: float) -> _Cut:
-    n, m, length = streets.n_nodes, streets.n_edges, streets.length_m
-    count = np.ones(m, dtype=np.int64)
-    if segment_m < math.inf:
-        count = np.maximum(1, np.ceil(length / segment_m - 1e-9)).astype(np.int64)
-    inner_first = np.cumsum(count - 1) - (count - 1)
-    inner_edge = np.repeat(np.arange(m), count - 1)
-    j = np.arange(len(inner_edge)) - inner_first[inner_edge] + 1
-    points = shapely.line_interpolate_point(
-        streets.geometry[inner_edge], j / count[inner_edge], normalized=True
-    )
-    edge = np.repeat(np.arange(m), count)
-    first = np.cumsum(count) - count
-    i = np.arange(len(edge)) - first[edge]
-    owner = np.concatenate([streets.u, streets.v, n + np.arange(len(inner_edge))]).astype(np.int64)
-    owned = np.concatenate([np.arange(m), np.arange(m), inner_edge])
-    return _Cut(
-        x=np.concatenate([streets.x, shapely.get_x(points)]),
-        y=np.concatenate([streets.y, shapely.get_y(points)]),
-        inner_edge=np.concatenate([np.full(n, -1), inner_edge]).astype(np.int64),
-        node_edges=(_indptr(owner, n + len(inner_edge)), owned[np.argsort(owner, kind="stable")]),
-        a=np.where(i == 0, streets.u[edge], n + inner_first[edge] + i - 1).astype(np.int64),
-        b=np.where(i == count[edge] - 1, streets.v[edge], n + inner_first[edge] + i).astype(np.int64),
-        length_m=length[edge] / count[edge],
-        edge=edge,
-        u=streets.u.astype(np.int64),
-        v=streets.v.astype(np.int64),
-        first=first,
-        count=count,
-        edge_length_m=length,
-    )
-
-
 def _network_density(
-    cut: _Cut, edge: IntArray, t: FloatArray, w: FloatArray, h: float
+    cut: CutStreets, edge: IntArray, t: FloatArray, w: FloatArray, h: float
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Edge densities (m, W) in 1/m, supports (m, W) and each incident's risk mass per weight (k,).
 
@@ -661,7 +584,7 @@ def _row_entries(indptr: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:
 
 
 def _planar_density(
-    cut: _Cut, xy: FloatArray, w: FloatArray, h: float
+    cut: CutStreets, xy: FloatArray, w: FloatArray, h: float
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Edge densities (m, W), supports (m, W) and incident risk masses per weight (k,)."""
     m, n_layers = len(cut.first), w.shape[1]
@@ -698,81 +621,3 @@ def _planar_density(
         reach.data[:] = 1.0
         support[edges] = reach @ n_pt
     return cut.to_edges(dens), support, pt_mass[inverse]
-
-
-# --------------------------------------------------------------------------------------
-# snapping
-
-
-def _snap(streets: Streets, xy: FloatArray, max_snap_m: float) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Nearest edge, distance and position ``t`` ∈ [0, 1] along it, as ``Streets.nearest_edge``.
-
-    Exact, and several times faster than the STRtree for many points: a KD-tree over pieces of
-    the edge geometries (≤ ``_PIECE_M``) gives each point its k nearest piece midpoints; any
-    other piece is at least (k-th midpoint distance − half a piece) away, so when that is not
-    below the best candidate the answer is found, else more candidates are fetched. Points
-    farther than ``max_snap_m`` get edge -1 and distance ``inf``.
-    """
-    pieces = _SNAP_PIECES.get(streets)
-    if pieces is None:
-        pieces = _SNAP_PIECES[streets] = _snap_pieces(streets)
-    uniq, inverse = np.unique(xy[:, 0] + 1j * xy[:, 1], return_inverse=True)  # repeated addresses
-    pts = np.column_stack([uniq.real, uniq.imag])
-    edge, dist, t = np.full(len(pts), -1, dtype=np.int64), np.full(len(pts), np.inf), np.zeros(len(pts))
-    for lo in range(0, len(pts), _SNAP_CHUNK):
-        todo, k = np.arange(lo, min(lo + _SNAP_CHUNK, len(pts))), 8
-        while len(todo):
-            done, e, d, tt = _snap_candidates(pieces, pts[todo], k, max_snap_m)
-            edge[todo[done]], dist[todo[done]], t[todo[done]] = e, d, tt
-            todo, k = todo[~done], k * 4
-    return edge[inverse], dist[inverse], t[inverse]
-
-
-def _snap_candidates(
-    pieces: tuple[Any, ...], q: FloatArray, k: int, max_snap_m: float
-) -> tuple[npt.NDArray[np.bool_], IntArray, FloatArray, FloatArray]:
-    """Best of the ``k`` nearest pieces for each point, for the points where that is provably best."""
-    ax, ay, dx, dy, inv_len2, piece_edge, piece_start, piece_len, edge_len, tree = pieces
-    k, half = min(k, len(ax)), _PIECE_M / 2
-    dk, ik = tree.query(q, k=k, distance_upper_bound=max_snap_m + half)
-    dk, ik = dk.reshape(len(q), k), ik.reshape(len(q), k)
-    ok = ik < len(ax)
-    ik[~ok] = 0
-    qx, qy = q[:, :1], q[:, 1:]
-    px, py, vx, vy = ax[ik], ay[ik], dx[ik], dy[ik]
-    s = np.clip(((qx - px) * vx + (qy - py) * vy) * inv_len2[ik], 0.0, 1.0)
-    d2 = np.where(ok, (qx - px - s * vx) ** 2 + (qy - py - s * vy) ** 2, np.inf)
-    rows, pick = np.arange(len(q)), np.argmin(d2, axis=1)
-    best = np.sqrt(d2[rows, pick])
-    done = (k == len(ax)) | ~np.isfinite(dk[:, -1]) | (dk[:, -1] - half >= best)
-    best, piece, s = best[done], ik[rows, pick][done], s[rows, pick][done]
-    found = best <= max_snap_m
-    length = edge_len[piece_edge[piece]]
-    t = np.clip((piece_start[piece] + s * piece_len[piece]) / np.where(length > 0, length, 1.0), 0.0, 1.0)
-    return (
-        done,
-        np.where(found, piece_edge[piece], -1),
-        np.where(found, best, np.inf),
-        np.where(found, t, 0.0),
-    )
-
-
-def _snap_pieces(streets: Streets) -> tuple[Any, ...]:
-    """Pieces (≤ ``_PIECE_M`` long) of the edge geometries: start, direction, edge, offset; a KD-tree."""
-    coords, owner = shapely.get_coordinates(streets.geometry, return_index=True)
-    same = owner[1:] == owner[:-1]
-    a, b, seg_edge = coords[:-1][same], coords[1:][same], owner[:-1][same].astype(np.int64)
-    seg_len = np.hypot(*(b - a).T)
-    edge_len = np.bincount(seg_edge, weights=seg_len, minlength=streets.n_edges)
-    first = np.concatenate([[True], seg_edge[1:] != seg_edge[:-1]])
-    cum = np.cumsum(seg_len) - seg_len
-    seg_start = cum - cum[first][np.cumsum(first) - 1]  # offset of each segment along its edge
-    n_pieces = np.maximum(1, np.ceil(seg_len / _PIECE_M)).astype(np.int64)
-    seg = np.repeat(np.arange(len(seg_len)), n_pieces)
-    j = np.arange(len(seg)) - np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
-    ab = (b - a)[seg] / n_pieces[seg][:, None]
-    p0 = a[seg] + j[:, None] * ab
-    piece_len = seg_len[seg] / n_pieces[seg]
-    inv_len2 = np.divide(1.0, piece_len**2, out=np.zeros_like(piece_len), where=piece_len > 0)
-    offset = seg_start[seg] + j * piece_len
-    return (*p0.T, *ab.T, inv_len2, seg_edge[seg], offset, piece_len, edge_len, cKDTree(p0 + ab / 2))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,10 +15,13 @@ SHARED = ROOT.parent / "shared" / "data"
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every test's network cache out of the user's home folder."""
-    monkeypatch.setenv("PASSAGES_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the tests' network cache out of the user's home folder, module fixtures included."""
+    os.environ["PASSAGES_CACHE_DIR"] = tempfile.mkdtemp(prefix="passages-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.pop("PASSAGES_CACHE_DIR", ""), ignore_errors=True)
 
 
 def shared(*parts: str) -> Path:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import pickle
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import osmium
+import pyproj
 import pytest
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
 from passages import network
 from passages._errors import CRSError, InputError, InputFileNotFoundError, NetworkError, PassagesError
-from passages.network import Streets, graph_from_streets, load_network, streets_from_arrays
+from passages.network import Streets, load_network, load_streets
 from tests.conftest import BAD, DATA, shared
 
 SAMPLE = DATA / "central-atlanta-filtered.osm.pbf"
@@ -42,7 +44,7 @@ def test_sample_counts_match_provenance(atlanta: nx.MultiDiGraph) -> None:
     # PROVENANCE.md: after a walk filter, largest component ≈ 7,793 nodes / 22,452 edges
     assert 7_000 <= atlanta.number_of_nodes() <= 8_500
     assert 20_000 <= atlanta.number_of_edges() <= 25_000
-    assert "UTM zone 16N" in str(network.pyproj.CRS(atlanta.graph["crs"]).name)
+    assert "UTM zone 16N" in str(pyproj.CRS(atlanta.graph["crs"]).name)
     assert nx.is_weakly_connected(atlanta)
 
 
@@ -92,7 +94,7 @@ def test_helsinki_unfiltered_pbf_loads() -> None:
     loaded = load_network(shared("osm", "Helsinki.osm.pbf"), cache=False)
     assert loaded.data.number_of_nodes() > 1_000
     assert loaded.report.dropped["not a highway"] > 1_000  # buildings etc. are not walked
-    assert "UTM zone 35N" in network.pyproj.CRS(loaded.data.graph["crs"]).name
+    assert "UTM zone 35N" in pyproj.CRS(loaded.data.graph["crs"]).name
 
 
 def test_drop_classes_removes_those_ways(atlanta: nx.MultiDiGraph) -> None:
@@ -142,6 +144,48 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     assert again.data.number_of_nodes() > 7_000
 
 
+def _assert_same_streets(got: Streets, want: Streets) -> None:
+    assert got.crs == want.crs
+    for name in ("node_id", "x", "y", "u", "v", "length_m", "name", "highway", "osmid"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    assert shapely.equals_exact(got.geometry, want.geometry, tolerance=0).all()
+
+
+def test_load_streets_equals_the_array_view_of_load_network(
+    streets: Streets, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="passages.network")
+    cold = load_streets(SAMPLE, cache_dir=tmp_path)
+    assert not _from_cache(caplog)
+    warm = load_streets(SAMPLE, cache_dir=tmp_path)
+    assert _from_cache(caplog)
+    assert gc.isenabled(), "reading the cache pauses the garbage collector only meanwhile"
+    graph = load_network(SAMPLE, cache_dir=tmp_path)  # one cache file serves both
+    assert len(list(tmp_path.iterdir())) == 1
+    for got in (cold.data, warm.data, Streets.from_graph(graph.data)):
+        _assert_same_streets(got, streets)
+    assert cold.report.to_dict() == warm.report.to_dict() == graph.report.to_dict()
+    uncached = load_streets(BAD_NET / "two_pieces.osm", cache=False)
+    assert uncached.data.n_nodes == 3 and not any(tmp_path.glob("two_pieces*"))
+
+
+def test_damaged_streets_part_is_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    small = BAD_NET / "two_pieces.osm"
+    load_network(small, cache_dir=tmp_path)
+    (cache_file,) = tmp_path.iterdir()
+    payload = pickle.loads(cache_file.read_bytes())
+    assert set(payload) == {"report", "graph", "streets"}
+    payload["streets"] = b"not packed"
+    cache_file.write_bytes(pickle.dumps(payload))
+    caplog.set_level("INFO", logger="passages.network")
+    again = load_streets(small, cache_dir=tmp_path)
+    assert any("ignoring damaged network cache" in r.getMessage() for r in caplog.records)
+    _assert_same_streets(again.data, load_streets(small, cache=False).data)
+    caplog.clear()
+    load_streets(small, cache_dir=tmp_path)  # the rebuilt cache is whole again
+    assert _from_cache(caplog)
+
+
 # ---- other sources ----------------------------------------------------------------------
 
 
@@ -168,7 +212,7 @@ def test_centerline_drop_classes_and_missing_class_column(streets: Streets, tmp_
     kept = load_network(path, drop_classes=["footway"], class_column="fclass", cache=False)
     assert "footway" not in {d["highway"] for _, _, d in kept.data.edges(data=True)}
     assert kept.report.dropped["fclass=footway is not walkable"] > 0
-    with pytest.raises(InputError, match="no column 'highway'.*columns found: name, fclass"):
+    with pytest.raises(InputError, match=r"no column 'highway'.*columns found: name, fclass"):
         load_network(path, drop_classes=["footway"], cache=False)
 
 
@@ -194,66 +238,13 @@ def test_online_place_is_used_only_when_asked(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(ox, "graph_from_place", fake_place)
     loaded = network.load_network_online(place="West Oakland, California")
-    assert calls == [("West Oakland, California", {"network_type": "walk", "simplify": True, "retain_all": True})]
+    assert calls == [
+        ("West Oakland, California", {"network_type": "walk", "simplify": True, "retain_all": True})
+    ]
     assert loaded.data.number_of_nodes() > 10
-    assert network.pyproj.CRS(loaded.data.graph["crs"]).is_projected
+    assert pyproj.CRS(loaded.data.graph["crs"]).is_projected
     with pytest.raises(InputError, match="exactly one of place or bbox"):
         network.load_network_online()
-
-
-# ---- Streets ----------------------------------------------------------------------------
-
-
-def test_streets_matrix_equals_networkx_dijkstra(streets: Streets) -> None:
-    G = graph_from_streets(streets)
-    rng = np.random.default_rng(7)
-    for source in rng.choice(streets.n_nodes, 3, replace=False).tolist():
-        ours = dijkstra(streets.csr(), indices=source)
-        theirs = nx.single_source_dijkstra_path_length(G, source, weight="length_m")
-        nodes = np.array(list(theirs))
-        assert np.allclose(ours[nodes], [theirs[n] for n in nodes.tolist()], atol=1e-9, rtol=0)
-        assert np.isfinite(ours).all(), "one connected piece"
-
-
-def test_parallel_edges_collapse_to_the_cheapest() -> None:
-    s = streets_from_arrays(x=[0, 100, 0], y=[0, 0, 100], edges=[(0, 1), (1, 2), (0, 2)])
-    # make a second, longer edge 0-1 by hand
-    doubled = Streets(
-        crs=s.crs,
-        node_id=s.node_id,
-        x=s.x,
-        y=s.y,
-        u=np.append(s.u, 0).astype(np.int32),
-        v=np.append(s.v, 1).astype(np.int32),
-        length_m=np.append(s.length_m, 500.0),
-        name=np.append(s.name, "long way"),
-        highway=np.append(s.highway, "path"),
-        geometry=np.append(s.geometry, shapely.LineString([(0, 0), (50, 200), (100, 0)])),
-    )
-    assert doubled.csr()[0, 1] == pytest.approx(100.0)
-    assert doubled.edge_of([0], [1]).tolist() == [0]
-    cost = doubled.length_m.copy()
-    cost[0] = np.inf  # close the short one: the long edge is now the only way
-    assert doubled.csr(cost)[0, 1] == pytest.approx(500.0)
-    assert doubled.edge_of([0], [1], cost).tolist() == [3]
-
-
-def test_nearest_edge_position_and_intersection_name(streets: Streets) -> None:
-    e = int(np.argmax(streets.length_m))
-    mid = streets.geometry[e].interpolate(0.25, normalized=True)
-    edge, dist, t = streets.nearest_edge([mid.x], [mid.y])
-    assert edge[0] == e and dist[0] < 1e-6 and t[0] == pytest.approx(0.25, abs=1e-6)
-    names = [streets.intersection_name(n) for n in range(streets.n_nodes)]
-    crossings = [n for n in names if " & " in n]
-    assert len(crossings) > 500
-    assert any("Peachtree" in n for n in crossings)
-
-
-def test_streets_refuse_unprojected_graphs() -> None:
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    G.add_edge(1, 2, length_m=10.0)
-    with pytest.raises(CRSError, match="geographic"):
-        Streets.from_graph(G)
 
 
 # ---- bad input --------------------------------------------------------------------------

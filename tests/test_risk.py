@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 
 from passages import risk
 from passages._errors import InputError
-from passages.network import Streets, load_network, streets_from_arrays
+from passages.network import Streets, load_streets, streets_from_arrays
 from passages.risk import edge_risk, quartic_kernel, recency_weights, window_risk, window_weights
 
 from .conftest import DATA
@@ -46,8 +46,9 @@ def kern(d: float, h: float = 200.0) -> float:
 
 
 @pytest.fixture(scope="module")
-def atlanta() -> Streets:
-    return Streets.from_graph(load_network(SAMPLE, cache=False).data)
+def atlanta(tmp_path_factory: pytest.TempPathFactory) -> Streets:
+    # module fixtures run before conftest's cache isolation: name the session's cache folder
+    return load_streets(SAMPLE, cache_dir=tmp_path_factory.getbasetemp() / "cache").data
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def brute_force(
     segment_m: float,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Edge density (per km) and support from a full Dijkstra per source node, no tiling."""
-    cut = risk._cut(streets, segment_m)
+    cut = streets.cut(segment_m)
     n = len(cut.x)
     frame = pd.DataFrame(
         {"a": np.r_[cut.a, cut.b], "b": np.r_[cut.b, cut.a], "c": np.r_[cut.length_m, cut.length_m]}
@@ -246,17 +247,6 @@ def test_other_bad_inputs_are_refused() -> None:
 # the real Atlanta network
 
 
-def test_real_network_snapping_matches_streets_nearest_edge(atlanta: Streets) -> None:
-    rng = np.random.default_rng(7)
-    xy = rng.uniform([atlanta.x.min(), atlanta.y.min()], [atlanta.x.max(), atlanta.y.max()], (20_000, 2))
-    edge, dist, t = risk._snap(atlanta, xy, np.inf)
-    ref_edge, ref_dist, ref_t = atlanta.nearest_edge(xy[:, 0], xy[:, 1])
-    np.testing.assert_allclose(dist, ref_dist, rtol=0, atol=1e-6)
-    same = edge == ref_edge
-    assert same.mean() > 0.99  # the rest are ties: points nearest to a node shared by two edges
-    np.testing.assert_allclose(t[same], ref_t[same], atol=1e-9)
-
-
 @pytest.mark.parametrize("segment_m", [math.inf, None])
 def test_real_network_tiled_density_equals_brute_force(atlanta: Streets, segment_m: float | None) -> None:
     xy, weights = random_incidents(atlanta, 50, seed=11)
@@ -284,7 +274,7 @@ def test_real_network_planar_equals_brute_force(atlanta: Streets) -> None:
     xy, weights = random_incidents(atlanta, 200, seed=3)
     categories = np.array(["a", "b", "c"])[np.arange(200) % 3]
     r = edge_risk(atlanta, xy, weights, categories=categories, method="planar")
-    cut = risk._cut(atlanta, 50.0)
+    cut = atlanta.cut(50.0)
     mid = np.column_stack([(cut.x[cut.a] + cut.x[cut.b]) / 2, (cut.y[cut.a] + cut.y[cut.b]) / 2])
     kern = quartic_kernel(np.hypot(*(mid[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)), 200.0)
     mass = np.bincount(cut.edge, weights=kern @ weights * cut.length_m)
