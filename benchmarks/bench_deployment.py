@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from passages.deployment import build_coverage, choose_posts, resilience
+from passages.coverage import build_coverage
+from passages.deployment import choose_posts, resilience
 from passages.network import Streets, streets_from_arrays
 from passages.schedule import schedule
 

@@ -32,7 +32,7 @@ from passages import __version__
 from passages._errors import InputError
 from passages._io import atomic_path, write_bytes, write_text
 from passages.corridors import main_routes
-from passages.deployment import ScheduleEntry
+from passages.schedule import ScheduleEntry
 
 __all__ = [
     "SCHEDULE_COLUMNS",
@@ -115,7 +115,7 @@ def write_schedule_ics(
     Parameters
     ----------
     entries
-        Schedule entries in :func:`passages.deployment.schedule` order (a rotation's visits in
+        Schedule entries in :func:`passages.schedule.schedule` order (a rotation's visits in
         time order); one event is written per (window, post).
     path
         The ``.ics`` file to write.
@@ -321,8 +321,8 @@ def plan_layers(plan: Any) -> dict[str, Any]:
     ``risk``: one row per street segment with, per window, the density per km and the risk
     score — left empty (null) where fewer than ``risk.min_support`` incidents support it, as on
     the maps. ``corridors``: one row per corridor and window. ``routes``: the main recommended
-    routes of each destination and window (edges carrying ≥ 2 % of its busiest edge's walkers). ``destinations`` and
-    ``posts`` (one row per post and window, with its schedule summary).
+    routes of each destination and window (edges carrying ≥ 2 % of its busiest edge's walkers).
+    ``destinations`` and ``posts`` (one row per post and window, with its schedule summary).
     """
     import geopandas as gpd
     import pandas as pd
@@ -336,21 +336,23 @@ def plan_layers(plan: Any) -> dict[str, Any]:
         risk[f"{name}_density_per_km"] = np.where(shown, np.round(wp.risk.density_per_km, 4), np.nan)
         risk[f"{name}_risk"] = np.where(shown, np.round(wp.risk.risk, 4), np.nan)
         risk[f"{name}_traffic"] = np.round(wp.corridors.traffic, 4)
-    corridor_rows, route_rows, post_rows = [], [], []
+    corridor_rows: list[dict[str, Any]] = []
+    route_rows: list[dict[str, Any]] = []
+    post_rows: list[dict[str, Any]] = []
     for wp in plan.windows:
         name = wp.window.name
-        for c in wp.corridors.corridors:
-            corridor_rows.append(
-                {
-                    "window": name,
-                    "corridor_id": c.corridor_id,
-                    "streets": "; ".join(c.streets),
-                    "length_m": round(float(c.length_m), 2),
-                    "traffic_m": round(float(c.traffic_m), 2),
-                    "risk_mean": round(float(c.risk_mean), 4),
-                    "geometry": shapely.line_merge(shapely.multilinestrings(list(s.geometry[c.edges]))),
-                }
-            )
+        corridor_rows.extend(
+            {
+                "window": name,
+                "corridor_id": c.corridor_id,
+                "streets": "; ".join(c.streets),
+                "length_m": round(float(c.length_m), 2),
+                "traffic_m": round(float(c.traffic_m), 2),
+                "risk_mean": round(float(c.risk_mean), 4),
+                "geometry": shapely.line_merge(shapely.multilinestrings(list(s.geometry[c.edges]))),
+            }
+            for c in wp.corridors.corridors
+        )
         for d in wp.corridors.destinations:
             mains = main_routes(d)
             if len(mains) == 0:

@@ -11,8 +11,8 @@ import pytest
 
 from passages import _io
 from passages._errors import InputError
-from passages.deployment import ScheduleEntry
 from passages.export import SCHEDULE_COLUMNS, write_schedule_csv, write_schedule_ics
+from passages.schedule import ScheduleEntry
 
 TRICKY = 'Peachtree St, NE; "Five Points"\nback\\slash'
 

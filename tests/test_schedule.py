@@ -9,12 +9,11 @@ from datetime import time
 import numpy as np
 import pytest
 
-from passages import deployment
 from passages._errors import InputError
 from passages.deployment import PostPlan, choose_posts
 from passages.network import Streets
-from passages.schedule import Schedule, ScheduleEntry, format_days, schedule
-from tests.test_deployment import jittered_grid, two_star_clusters
+from passages.schedule import format_days, schedule
+from tests.test_coverage import jittered_grid, two_star_clusters
 
 
 @dataclass(frozen=True)
@@ -101,11 +100,3 @@ def test_posts_never_reached_in_a_short_window_are_warned_about() -> None:
     sched = schedule(plan, Window(start=time(7, 0), end=time(7, 20)), officers=1)
     assert len(sched) == 1 and sched.entries[0].post_id == "P01"
     assert "never visited" in sched.warnings[0] and "P02" in sched.warnings[0]
-
-
-def test_schedule_names_are_still_importable_from_deployment() -> None:
-    assert deployment.schedule is schedule and deployment.format_days is format_days
-    assert (deployment.Schedule, deployment.ScheduleEntry) == (Schedule, ScheduleEntry)
-    assert {"schedule", "Schedule", "ScheduleEntry", "format_days"} <= set(deployment.__all__)
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        _ = deployment.nothing
