@@ -126,8 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, progress: _Progress) -> int:
-    from passages import export, report
     from passages import plan as planmod
+    from passages import report
     from passages.config import load_scenario
 
     if args.command in {"plan", "demo"}:

@@ -39,7 +39,7 @@ REPORT_VERSION = 1
 
 
 def num(value: Any, digits: int = 6) -> Any:
-    """A JSON-ready number: numpy scalars to Python, NaN/inf to None, floats to ``digits`` significant digits."""
+    """A JSON-ready number: numpy to Python, NaN/inf to None, floats to ``digits`` significant digits."""
     if value is None:
         return None
     if isinstance(value, bool | np.bool_):
@@ -323,7 +323,10 @@ def compare_text(a: Any, b: Any) -> list[str]:
     changes = scenario_changes(a.scenario, b.scenario)
     lines.append("scenario changes:" if changes else "scenario changes: none")
     lines.extend(f"  {c}" for c in changes if not c.startswith(("source", "base_dir")))
-    header = f"{'window':<12} {'':>2} {'officers':>8} {'posts':>5} {'covered':>8} {'corridor m':>11} {'route m/off-h':>13} {'risk -%':>7}"
+    header = (
+        f"{'window':<12} {'':>2} {'officers':>8} {'posts':>5} {'covered':>8} {'corridor m':>11} "
+        f"{'route m/off-h':>13} {'risk -%':>7}"
+    )
     lines.append(header)
     for row in compare_rows(a, b):
         for side in ("a", "b"):
