@@ -1,8 +1,10 @@
 """The interactive map: one self-contained HTML file per plan (folium / Leaflet).
 
-This is the only module that speaks (lat, lon) order and HTML. Folium builds the page skeleton
-(map, scale bar, layer control, optional tiles); the plan's data is embedded **once** as a JSON
-block and drawn by a small script, which works around folium's known gaps:
+This is the only module that speaks (lat, lon) order and HTML. What the map shows and says (risk
+and width classes, symbols, words, what privacy allows) comes from :mod:`passages.mapstyle`, as
+on the print pages. Folium builds the page skeleton (map, scale bar, layer control, optional
+tiles); the plan's data is embedded **once** as a JSON block and drawn by a small script, which
+works around folium's known gaps:
 
 * **Size.** Every street is simplified (~2 m, in the metric CRS), reprojected and rounded to
   5 decimals (~1 m) and stored once; risk classes, corridors, routes and post coverage refer to
@@ -34,7 +36,6 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,27 @@ import shapely
 from branca.element import Element, MacroElement
 
 from passages._io import write_text
-from passages.corridors import main_routes
+from passages.mapstyle import (
+    KIND_SYMBOLS,
+    RISK_BREAKS,
+    RISK_COLOURS,
+    MapGeometry,
+    corridor_width_labels,
+    focus_extent,
+    incident_points,
+    incident_source,
+    kind_key,
+    main_route_edges,
+    places_of,
+    post_facts,
+    post_number,
+    post_schedule_rows,
+    risk_classes,
+    shows_incident_points,
+    traffic_breaks,
+    traffic_class,
+    window_text,
+)
 
 __all__ = ["build_webmap", "write_webmap"]
 
@@ -54,21 +75,10 @@ logger = logging.getLogger(__name__)
 SIMPLIFY_M = 2.0
 #: decimals kept on longitude / latitude (5 ≈ 1 m)
 DECIMALS = 5
-#: upper bounds of the risk classes (risk is in [0, 1]); five classes
-RISK_BREAKS = (0.2, 0.4, 0.6, 0.8)
-#: sequential colours of the risk classes (ColorBrewer YlOrRd)
-RISK_COLOURS = ("#fed976", "#feb24c", "#fd8d3c", "#e31a1c", "#800026")
 #: corridor line widths in pixels by foot-traffic class (quiet, busy, busiest)
 CORRIDOR_WIDTHS = (2, 4, 7)
 CORRIDOR_COLOUR = "#253494"
 ROUTE_COLOUR = "#4a7bd0"
-#: destination symbol by kind: (shape, fill colour, legend label)
-KIND_SYMBOLS: dict[str, tuple[str, str, str]] = {
-    "school": ("square", "#c51b7d", "School"),
-    "park": ("triangle", "#1b7837", "Park"),
-    "transit": ("circle", "#01665e", "Transit stop"),
-    "other": ("diamond", "#8c510a", "Other destination"),
-}
 #: folders searched for leaflet.js / leaflet.css (after $PASSAGES_LEAFLET_DIR)
 LEAFLET_ENV = "PASSAGES_LEAFLET_DIR"
 LEAFLET_DIRS = (Path(__file__).parent / "static" / "leaflet",)
@@ -76,15 +86,12 @@ LEAFLET_CDN = (
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js",
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css",
 )
-OSM_ATTRIBUTION = "Street data © OpenStreetMap contributors (ODbL)"
-_ADAPTER_SOURCES = {"cobra": "Atlanta Police Department (COBRA)", "lapd": "Los Angeles Police Department"}
-_LAYER_TYPES = ("risk", "routes", "corridors", "places", "posts")
 _ID_LOCK = threading.RLock()
 _ID_STATE: dict[str, Any] = {"depth": 0}
 
 
 # --------------------------------------------------------------------------------------
-# text shared with printmap
+# text into HTML
 
 
 def esc(value: object) -> str:
@@ -96,122 +103,6 @@ def _label(value: object) -> str:
     """Escape text that passes through folium's templates: HTML, and Jinja's ``{{`` (branca
     renders some macro output as a template a second time)."""
     return esc(value).replace("{", "&#123;").replace("}", "&#125;")
-
-
-def clock(t: time) -> str:
-    """``HH:MM``."""
-    return f"{t.hour:02d}:{t.minute:02d}"
-
-
-def window_text(window: Any) -> str:
-    """``"Mon–Fri 06:30–09:00"`` (``"(next day)"`` when the window crosses midnight)."""
-    from passages.deployment import format_days
-
-    cross = " (next day)" if window.end < window.start else ""
-    return f"{format_days(window.days)} {clock(window.start)}–{clock(window.end)}{cross}"
-
-
-def incident_source(plan: Any, *, short: bool = False) -> str:
-    """Who recorded the incidents, which file, and the period they cover (``short``: who only)."""
-    spec = getattr(plan.scenario, "incidents", None)
-    if spec is None:
-        return "no incident data"
-    adapter = str(getattr(spec, "adapter", ""))
-    name = Path(str(spec.path)).name
-    if short:
-        return _ADAPTER_SOURCES.get(adapter, name)
-    who = f"{_ADAPTER_SOURCES[adapter]}, {name}" if adapter in _ADAPTER_SOURCES else name
-    return f"{who}{data_period(plan)}"
-
-
-def data_period(plan: Any) -> str:
-    """``", 2021-01-01 to 2021-08-26 (6,334 incidents)"``, or ``""`` without incident dates."""
-    inc = plan.incidents
-    if inc is None or len(inc) == 0 or "occurred_at" not in inc:
-        return ""
-    when = inc["occurred_at"].dropna()
-    if when.empty:
-        return ""
-    return f", {when.min():%Y-%m-%d} to {when.max():%Y-%m-%d} ({len(inc):,} incidents)"
-
-
-def attribution(plan: Any) -> str:
-    """The data attribution line printed on every map."""
-    return f"{OSM_ATTRIBUTION}; incidents: {incident_source(plan)}"
-
-
-def post_number(post_id: str) -> str:
-    """The short label drawn on a post: ``"P03"`` → ``"3"``; other ids unchanged."""
-    m = re.fullmatch(r"[A-Za-z]*0*(\d+)", str(post_id))
-    return m[1] if m else str(post_id)
-
-
-def post_schedule_rows(schedule: Iterable[Any], post_id: str) -> list[tuple[str, str, str]]:
-    """One (times, officers, how) row per officer at a post; rotation visits are merged.
-
-    Fixed posts give ``("06:30–09:00", "2", "whole window")``; an officer on a rotation gives
-    ``("06:30–06:45, 07:20–07:35, …", "1", "officer 2: beat P02 → P05, …")``.
-    """
-    rows: list[tuple[str, str, str]] = []
-    visits: dict[int, list[Any]] = {}
-    for e in schedule:
-        if e.post_id != post_id:
-            continue
-        if e.mode == "rotation":
-            visits.setdefault(int(getattr(e, "beat", 1)), []).append(e)
-        else:
-            note = e.note or "whole window"
-            rows.append((f"{clock(e.start)}–{clock(e.end)}", str(e.officers), note))
-    for beat, es in sorted(visits.items()):
-        times = ", ".join(f"{clock(e.start)}–{clock(e.end)}" for e in es)
-        note = str(es[0].note).split(";")[0] if es[0].note else f"officer {beat} (rotation)"
-        rows.append((times, str(es[0].officers), note))
-    return rows
-
-
-def kind_key(kind: object) -> str:
-    """The symbol class of a destination kind (school, park, transit or other)."""
-    k = str(kind)
-    return k if k in KIND_SYMBOLS else "other"
-
-
-def risk_class(risk: npt.ArrayLike) -> npt.NDArray[np.int64]:
-    """Class 0..4 of each risk value (see :data:`RISK_BREAKS`)."""
-    return np.searchsorted(np.asarray(RISK_BREAKS), np.asarray(risk, dtype=float), side="left").astype(
-        np.int64
-    )
-
-
-def traffic_breaks(plan: Any) -> tuple[float, float]:
-    """Foot-traffic thresholds between the three corridor widths, shared by all windows: the median
-    and the 85th percentile of the traffic on corridor edges."""
-    values = [
-        np.asarray(wp.corridors.traffic, dtype=float)[np.asarray(c.edges, dtype=np.int64)]
-        for wp in plan.windows
-        for c in wp.corridors.corridors
-    ]
-    t = np.concatenate(values) if values else np.zeros(0)
-    t = t[t > 0]
-    if t.size == 0:
-        return (1.0, 2.0)
-    lo, hi = np.percentile(t, [50, 85])
-    return (float(lo), float(max(hi, lo)))
-
-
-def traffic_class(traffic: npt.ArrayLike, breaks: tuple[float, float]) -> npt.NDArray[np.int64]:
-    """Corridor width class of each traffic value: 0 below ``breaks[0]``, 2 from ``breaks[1]`` up."""
-    return np.searchsorted(np.asarray(breaks), np.asarray(traffic, dtype=float), side="right").astype(
-        np.int64
-    )
-
-
-def places_of(plan: Any, wp: Any) -> Any:
-    """The destinations served in one window (the window's own table, else by kind)."""
-    d = wp.destinations if wp.destinations is not None else plan.destinations
-    kinds = tuple(getattr(wp.window, "kinds", ()) or ())
-    if wp.destinations is None and kinds:
-        d = d[d["kind"].isin(kinds)]
-    return d.sort_values("place_id", kind="stable")
 
 
 # --------------------------------------------------------------------------------------
@@ -309,7 +200,7 @@ def build_webmap(plan: Any, *, tiles: bool | None = None) -> Any:
                 show=key not in ("routes", "incidents") and not (key == "base" and use_tiles),
             )
             for key, label in names.items()
-            if key != "incidents" or _show_points(plan)
+            if key != "incidents" or shows_incident_points(plan)
         }
         for g in groups.values():
             g.add_to(m)
@@ -342,15 +233,13 @@ def _data_block(plan: Any) -> str:
 def _map_data(plan: Any) -> dict[str, Any]:
     """Everything the page draws, as JSON-ready values; text already HTML-escaped."""
     streets = plan.streets
-    k = int(plan.scenario.risk.min_support)
+    geo = MapGeometry(streets)
     breaks = traffic_breaks(plan)
     areas: list[Any] = []
     windows = []
     for wp in plan.windows:
-        r = wp.risk
-        shown = np.asarray(r.support, dtype=float) >= k
-        cls = risk_class(r.risk)
-        risk = [_ids(np.flatnonzero(shown & (cls == c))) for c in range(len(RISK_COLOURS))]
+        cls = risk_classes(plan, wp)  # -1 where too few incidents: not drawn
+        risk = [_ids(np.flatnonzero(cls == c)) for c in range(len(RISK_COLOURS))]
         traffic = np.asarray(wp.corridors.traffic, dtype=float)
         corridors = []
         for c in wp.corridors.corridors:
@@ -363,12 +252,14 @@ def _map_data(plan: Any) -> dict[str, Any]:
                 }
             )
         results = {str(d.place_id): d for d in wp.corridors.destinations}
-        mains = {pid: main_routes(d) for pid, d in results.items()}
+        mains = main_route_edges(wp)
         routes = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *mains.values()]))
         places = []
-        for row in places_of(plan, wp).itertuples(index=False):
+        table = places_of(plan, wp)
+        metric, xy = geo.places(table, SIMPLIFY_M)
+        for row, shape, at in zip(table.itertuples(index=False), metric, xy, strict=True):
             res = results.get(str(row.place_id))
-            ll, area = _place_geometry(plan, row.geometry, areas)
+            ll, area = _place_geometry(streets, shape, at, areas)
             places.append(
                 {
                     "k": kind_key(row.kind),
@@ -385,7 +276,7 @@ def _map_data(plan: Any) -> dict[str, Any]:
                 {
                     "n": esc(post_number(p.post_id)),
                     "ll": [lat, lon],
-                    "p": _post_popup(p, wp.schedule),
+                    "p": _post_popup(p, wp.schedule, float(getattr(wp.posts, "radius_m", 150.0))),
                     "c": _ids(p.covered_edges),
                 }
             )
@@ -401,7 +292,7 @@ def _map_data(plan: Any) -> dict[str, Any]:
             }
         )
     data: dict[str, Any] = {
-        "edges": _edge_lines(streets),
+        "edges": _edge_lines(geo),
         "areas": areas,
         "windows": windows,
         "style": {
@@ -416,24 +307,20 @@ def _map_data(plan: Any) -> dict[str, Any]:
         },
         "attribution": esc(f"© OpenStreetMap contributors; incidents: {incident_source(plan, short=True)}"),
     }
-    if _show_points(plan):
-        data["incidents"] = _incident_points(plan)
+    if shows_incident_points(plan):
+        x, y = incident_points(plan)
+        data["incidents"] = np.column_stack([np.round(y, DECIMALS), np.round(x, DECIMALS)]).tolist()
     return data
 
 
 def _focus_bounds(plan: Any, *, pad_m: float = 300.0) -> list[list[float]] | None:
     """[[south, west], [north, east]] around every window's corridors and posts, or None."""
-    streets = plan.streets
-    edges = [np.asarray(c.edges, dtype=np.int64) for wp in plan.windows for c in wp.corridors.corridors]
-    nodes = [np.asarray([p.node for p in wp.posts.posts], dtype=np.int64) for wp in plan.windows]
-    e = np.concatenate([np.zeros(0, dtype=np.int64), *edges])
-    n = np.concatenate([np.zeros(0, dtype=np.int64), *nodes, streets.u[e], streets.v[e]]).astype(np.int64)
-    if n.size == 0:
+    extent = focus_extent(plan.streets, plan.windows)
+    if extent is None:
         return None
-    x, y = streets.x[n], streets.y[n]
-    lon, lat = streets.to_lonlat(
-        [x.min() - pad_m, x.max() + pad_m, x.min() - pad_m, x.max() + pad_m],
-        [y.min() - pad_m, y.min() - pad_m, y.max() + pad_m, y.max() + pad_m],
+    x0, y0, x1, y1 = extent
+    lon, lat = plan.streets.to_lonlat(
+        [x0 - pad_m, x1 + pad_m, x0 - pad_m, x1 + pad_m], [y0 - pad_m, y0 - pad_m, y1 + pad_m, y1 + pad_m]
     )
     return [[_round(lat.min()), _round(lon.min())], [_round(lat.max()), _round(lon.max())]]
 
@@ -458,60 +345,33 @@ def _latlon(xy: npt.NDArray[np.float64], streets: Any) -> list[list[float]]:
     return out
 
 
-def _edge_lines(streets: Any) -> list[list[list[float]]]:
+def _edge_lines(geo: MapGeometry) -> list[list[list[float]]]:
     """Every street as a simplified [[lat, lon], ...] line, indexed like the edges."""
-    geoms = shapely.simplify(np.asarray(streets.geometry), SIMPLIFY_M)
+    geoms = geo.simplified(np.arange(len(geo.bounds)), SIMPLIFY_M)
     xy, idx = shapely.get_coordinates(geoms, return_index=True)
-    lon, lat = streets.to_lonlat(xy[:, 0], xy[:, 1])
+    lon, lat = geo.streets.to_lonlat(xy[:, 0], xy[:, 1])
     pairs = np.column_stack([np.round(lat, DECIMALS), np.round(lon, DECIMALS)]).tolist()
     bounds = np.searchsorted(idx, np.arange(len(geoms) + 1))
     return [pairs[a:b] for a, b in itertools.pairwise(bounds.tolist())]
 
 
-def _place_geometry(plan: Any, geom: Any, areas: list[Any]) -> tuple[list[float], int]:
+def _place_geometry(
+    streets: Any, metric: Any, xy: npt.NDArray[np.float64], areas: list[Any]
+) -> tuple[list[float], int]:
     """A place's marker position and, for polygons, the index of its outline in ``areas``."""
-    if geom is None or geom.is_empty:
+    if metric is None or shapely.is_empty(metric) or not np.isfinite(xy).all():
         return [0.0, 0.0], -1
-    import pyproj
-
-    if geom.geom_type == "Point":
-        return [_round(geom.y), _round(geom.x)], -1
-    pt = geom.representative_point()
-    t = pyproj.Transformer.from_crs(4326, plan.streets.crs, always_xy=True)
-    metric = shapely.transform(geom, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
-    metric = shapely.simplify(metric, SIMPLIFY_M)
-    polys = list(getattr(metric, "geoms", [metric]))
+    lon, lat = streets.to_lonlat([xy[0]], [xy[1]])
+    ll = [_round(lat[0]), _round(lon[0])]
     rings = [
-        [_latlon(shapely.get_coordinates(r), plan.streets) for r in (p.exterior, *p.interiors)]
-        for p in polys
+        [_latlon(shapely.get_coordinates(r), streets) for r in (p.exterior, *p.interiors)]
+        for p in shapely.get_parts(metric)
         if p.geom_type == "Polygon" and not p.is_empty
     ]
     if not rings:
-        return [_round(pt.y), _round(pt.x)], -1
+        return ll, -1
     areas.append(rings)
-    return [_round(pt.y), _round(pt.x)], len(areas) - 1
-
-
-def _show_points(plan: Any) -> bool:
-    spec = getattr(plan.scenario, "incidents", None)
-    return bool(spec is not None and spec.show_points and plan.incidents is not None)
-
-
-def _incident_points(plan: Any) -> list[list[float]]:
-    """Incident locations, sensitive categories always left out."""
-    from passages.incidents import is_sensitive
-
-    inc = plan.incidents
-    if len(inc) == 0:
-        return []
-    keep = ~np.asarray(inc["sensitive"], dtype=bool) if "sensitive" in inc else np.ones(len(inc), dtype=bool)
-    if "category" in inc:
-        extra = getattr(plan.scenario.incidents, "sensitive", ())
-        keep &= ~np.asarray(is_sensitive(inc["category"].astype(str), sensitive=extra), dtype=bool)
-    pts = inc.geometry[keep]
-    ll = np.column_stack([np.round(pts.y.to_numpy(), DECIMALS), np.round(pts.x.to_numpy(), DECIMALS)])
-    out: list[list[float]] = ll.tolist()
-    return out
+    return ll, len(areas) - 1
 
 
 # --------------------------------------------------------------------------------------
@@ -553,14 +413,8 @@ def _place_popup(row: Any, res: Any) -> str:
     return _table(str(row.name) or str(row.place_id), rows, hint)
 
 
-def _post_popup(p: Any, schedule: Iterable[Any]) -> str:
-    rows = [
-        ("Location", str(p.name)),
-        ("Corridor in sight", f"{p.corridor_m:,.0f} m"),
-        ("Share of the window's demand", f"{100 * p.share:.0f} %"),
-    ]
-    if p.pinned:
-        rows.append(("Pinned", "yes (kept by the scenario)"))
+def _post_popup(p: Any, schedule: Iterable[Any], radius_m: float) -> str:
+    rows = [("Location", str(p.name)), *post_facts(p, radius_m=radius_m)]
     times = post_schedule_rows(schedule, p.post_id)
     sched = "".join(f"<tr><td>{esc(t)}</td><td>{esc(n)}</td><td>{esc(w)}</td></tr>" for t, n, w in times)
     extra = (
@@ -579,8 +433,7 @@ def _controls_html(plan: Any) -> str:
         f'<div><i class="pp-sw" style="background:{c}"></i>{lo:.1f}–{hi:.1f}</div>'
         for c, lo, hi in zip(RISK_COLOURS, (0, *RISK_BREAKS), (*RISK_BREAKS, 1.0), strict=True)
     )
-    lo, hi = traffic_breaks(plan)
-    width_labels = (f"under {lo:,.0f} walkers", f"{lo:,.0f}–{hi:,.0f}", f"{hi:,.0f} or more")
+    width_labels = corridor_width_labels(traffic_breaks(plan))
     widths = "".join(
         f'<div><i class="pp-line" style="height:{w}px;background:{CORRIDOR_COLOUR}"></i>{esc(t)}</div>'
         for w, t in zip(CORRIDOR_WIDTHS, width_labels, strict=True)
@@ -591,7 +444,8 @@ def _controls_html(plan: Any) -> str:
         for key, (shape, colour, label) in KIND_SYMBOLS.items()
         if key in present
     )
-    incidents = '<div><i class="pp-dot"></i>Incident (not sensitive)</div>' if _show_points(plan) else ""
+    show = shows_incident_points(plan)
+    incidents = '<div><i class="pp-dot"></i>Incident (not sensitive)</div>' if show else ""
     return f"""<div id="pp-title-src" class="pp-box pp-title" hidden><b>{title}</b>
 <div id="pp-when"></div><div class="pp-small">Plan {esc(plan.scenario.name)} ·
 Streets © OpenStreetMap contributors · Incidents: {esc(incident_source(plan))}</div></div>
@@ -667,7 +521,7 @@ def _stable_ids() -> Iterator[None]:
                 setattr(Element, "_generate_id", _ID_STATE.pop("original"))  # noqa: B010
 
 
-class _Raw(Element):  # type: ignore[misc]
+class _Raw(Element):
     """Verbatim text. Bypasses Jinja on purpose: branca renders macro output as a template a second
     time, so text holding ``{{`` (inlined Leaflet, a name from data) would be evaluated."""
 
@@ -679,7 +533,7 @@ class _Raw(Element):  # type: ignore[misc]
         return self._text
 
 
-class _Script(MacroElement):  # type: ignore[misc]
+class _Script(MacroElement):
     """Verbatim JavaScript added to the page's script after the elements added before it."""
 
     def __init__(self, text: str) -> None:

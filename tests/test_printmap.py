@@ -21,7 +21,7 @@ from matplotlib import image as mpimg
 
 from passages import printmap
 from passages._errors import InputError
-from tests.test_webmap import fresh_python_digest, sample_plan, synthetic_plan
+from tests.test_webmap import TRICKY, fresh_python_digest, sample_plan, synthetic_plan, with_edge_risk
 
 POINTS_PER_INCH = 72
 
@@ -47,12 +47,25 @@ def page_text(pdf: Path) -> str:
     ).stdout
 
 
+def fonts(pdf: Path) -> dict[str, bool]:
+    """Font name → embedded, from pdffonts."""
+    out = subprocess.run([_tool("pdffonts"), str(pdf)], check=True, capture_output=True, text=True).stdout
+    rows = [line.split() for line in out.splitlines()[2:]]
+    return {row[0].split("+")[-1]: row[-5] == "yes" for row in rows if row}
+
+
+def render(pdf: Path, tmp: Path, dpi: int = 40) -> np.ndarray:
+    """The page as an RGB array (0..1)."""
+    stem = tmp / f"{pdf.parent.name}-{pdf.stem}"
+    subprocess.run(
+        [_tool("pdftoppm"), "-r", str(dpi), "-png", "-singlefile", str(pdf), str(stem)], check=True
+    )
+    return np.asarray(mpimg.imread(stem.with_suffix(".png")))[..., :3]
+
+
 def ink_share(pdf: Path, tmp: Path) -> float:
     """Share of non-white pixels of the page rendered at 40 dpi."""
-    stem = tmp / pdf.stem
-    subprocess.run([_tool("pdftoppm"), "-r", "40", "-png", "-singlefile", str(pdf), str(stem)], check=True)
-    rgb = np.asarray(mpimg.imread(stem.with_suffix(".png")))[..., :3]
-    return float((rgb.min(axis=-1) < 0.9).mean())
+    return float((render(pdf, tmp).min(axis=-1) < 0.9).mean())
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +138,53 @@ def test_overview_lists_every_post(grid_pages: list[Path]) -> None:
     assert "Test" not in text and "Grid {{ 7*7 }} passages — Morning <b>bell</b>" in text
     assert "1 Oak Ave & 2nd St 07:00–09:00 1" in text
     assert "2 Pine St & 3rd St 2 visits 07:00–07:55 1" in text
+
+
+def test_post_page_says_what_the_web_map_says(grid_pages: list[Path]) -> None:
+    text = " ".join(page_text(grid_pages[1]).split())  # post P01 of the morning
+    assert "Corridor in sight: 400 m (1,312 ft) within 150 m." in text  # mapstyle.post_facts
+    assert "Share of risk-weighted foot traffic: 40 %." in text
+    assert "Corridor: under 200 walkers" in text and "High risk (above 0.6; 3+ incidents)" in text
+
+
+def test_text_is_text_in_the_built_in_helvetica(grid_pages: list[Path]) -> None:
+    # street names on the map are text (searchable), not outlines; nothing to embed...
+    assert {"Main St", "Oak Ave", "Elm St", "Pine St"} <= set(page_text(grid_pages[1]).splitlines())
+    assert fonts(grid_pages[1]) == {"Helvetica": False, "Helvetica-Bold": False}
+    # ...except for a character outside Helvetica's set: "→" in the rotation note is DejaVu, embedded
+    assert fonts(grid_pages[2]) == {"Helvetica": False, "Helvetica-Bold": False, "DejaVuSans": True}
+
+
+def test_names_in_any_script_come_out(tmp_path: Path) -> None:
+    pages = printmap.write_print_pages(synthetic_plan(place_name="Trường Tiểu học Đống Đa"), tmp_path)
+    assert "Trường Tiểu học Đống Đa" in " ".join(page_text(pages[1]).split())
+    assert fonts(pages[1])["DejaVuSans"] is True
+
+
+def test_names_that_look_like_math_markup_or_templates_stay_text(tmp_path: Path) -> None:
+    plan = synthetic_plan(place_name=f"{TRICKY} School", street_name=f"{TRICKY} Street")
+    pages = printmap.write_print_pages(plan, tmp_path)
+    text = " ".join(page_text(pages[1]).split())  # post P01 of the morning
+    assert f"Nearest (straight line): {TRICKY} School" in text  # a destination
+    assert f"{TRICKY} St" in text.replace(f"{TRICKY} School", "")  # the street's name on the map
+    assert "49" not in text.replace("2021-04-02", "")
+
+
+def test_an_edge_below_min_support_is_not_coloured(tmp_path: Path) -> None:
+    # edge 1 at the top risk with 1 incident (min_support 3) prints as if it had no risk at all
+    def pages(risk: float, support: float, folder: str) -> list[Path]:
+        plan = with_edge_risk(synthetic_plan(), 1, risk=risk, support=support)
+        return printmap.write_print_pages(plan, tmp_path / folder)
+
+    hot, cold = pages(1.0, 1, "hot"), pages(0.0, 1, "cold")
+    assert [p.read_bytes() for p in hot] == [p.read_bytes() for p in cold]
+    # the control: with 3 incidents it is rated, and the post page turns pink along it
+    rated = pages(1.0, 3, "rated")
+    before, after = render(cold[1], tmp_path), render(rated[1], tmp_path)
+    changed = np.abs(after - before).max(axis=-1) > 0.1
+    assert changed.sum() > 20
+    pink = np.array([int(printmap.RISK_BAND[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    assert np.abs(np.median(after[changed], axis=0) - pink).max() < 0.12
 
 
 def test_incidents_are_never_printed(tmp_path: Path) -> None:

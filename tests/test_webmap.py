@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from passages import webmap
+from passages import mapstyle, webmap
 from passages.config import TimeWindow
 from passages.network import streets_from_arrays
 from passages.plan import Plan, WindowPlan
@@ -33,6 +33,8 @@ from passages.plan import Plan, WindowPlan
 NS = SimpleNamespace
 ROOT = Path(__file__).resolve().parents[1]
 XSS = "<script>alert(1)</script>"
+#: a name that is TeX math to matplotlib, markup to HTML and a template to Jinja: must stay text
+TRICKY = "$x^2$ <b>{{ 7*7 }}</b>"
 #: a non-sensitive incident drawn only with show_points, and a sensitive one never drawn
 KNOWN_INCIDENT = (-84.38911, 33.75123)
 SENSITIVE_INCIDENT = (-84.38733, 33.75244)
@@ -43,12 +45,17 @@ SENSITIVE_INCIDENT = (-84.38733, 33.75244)
 
 
 def synthetic_plan(
-    *, show_points: bool = False, place_name: str = XSS, label: str = "Morning <b>bell</b>"
+    *,
+    show_points: bool = False,
+    place_name: str = XSS,
+    label: str = "Morning <b>bell</b>",
+    street_name: str = "1st Street",
 ) -> Any:
     """A plan on a 4 × 4 grid of 100 m blocks in central Atlanta (UTM 16N), two windows.
 
-    Edges 0..11 run east-west (row r: 3r..3r+2), 12..23 north-south. Edge 1 ("Main Street",
-    middle of the south row) has support 1, below min_support = 3, so it is never shaded.
+    Edges 0..11 run east-west (row r: 3r..3r+2), 12..23 north-south; the west column (edges 12, 16,
+    20, named ``street_name``) is the corridor. Edge 1 ("Main Street", middle of the south row) has
+    support 1, below min_support = 3, so it is never shaded.
     """
     x0, y0 = 741_500.0, 3_737_800.0
     xs = [x0 + 100 * (i % 4) for i in range(16)]
@@ -57,7 +64,7 @@ def synthetic_plan(
     edges += [(4 * r + c, 4 * (r + 1) + c) for r in range(3) for c in range(4)]
     rows = ["Main Street", "Oak Avenue", "Elm Street", "Pine Street"]
     names = [rows[r] for r in range(4) for _ in range(3)] + [
-        f"{c + 1}st Street" for _ in range(3) for c in range(4)
+        street_name if c == 0 else f"{c + 1}st Street" for _ in range(3) for c in range(4)
     ]
     streets = streets_from_arrays(x=xs, y=ys, edges=edges, names=names, crs="EPSG:32616")
     lon, lat = streets.to_lonlat(streets.x, streets.y)
@@ -112,7 +119,7 @@ def synthetic_plan(
         edges=np.array([12, 16, 20]),
         length_m=300.0,
         traffic_m=60_000.0,
-        streets=("1st Street",),
+        streets=(street_name,),
         risk_mean=0.6,
     )
 
@@ -240,6 +247,16 @@ def replace_ns(ns: Any, **changes: Any) -> Any:
     return NS(**(vars(ns) | changes))
 
 
+def with_edge_risk(plan: Any, edge: int, *, risk: float, support: float) -> Any:
+    """``plan`` with one edge's risk and incident support set in every window."""
+    windows = []
+    for wp in plan.windows:
+        r, s = np.array(wp.risk.risk, dtype=float), np.array(wp.risk.support, dtype=float)
+        r[edge], s[edge] = risk, support
+        windows.append(replace(wp, risk=replace_ns(wp.risk, risk=r, support=s)))
+    return replace(plan, windows=tuple(windows))
+
+
 @functools.cache
 def sample_plan() -> Any:
     """The bundled Atlanta sample, planned by the real pipeline (cached for the session)."""
@@ -299,7 +316,7 @@ def test_each_window_carries_its_own_layers(page: str, grid: Any) -> None:
     assert [w["label"] for w in data["windows"]] == ["Morning &lt;b&gt;bell&lt;/b&gt;", "{{ 7*7 }} evening"]
     w = data["windows"][0]
     assert w["when"] == "Mon–Fri 07:00–09:00 · 2 officers"
-    assert webmap.traffic_breaks(grid) == (200.0, 300.0)  # median and 85th percentile of 100, 200, 300
+    assert mapstyle.traffic_breaks(grid) == (200.0, 300.0)  # median and 85th percentile of 100, 200, 300
     assert [decode(e) for e in w["corridors"][0]["e"]] == [[20], [16], [12]]  # width by traffic class
     assert [p["n"] for p in w["posts"]] == ["1", "2"]
     assert decode(w["posts"][0]["c"]) == [4, 5, 13, 17]
@@ -317,6 +334,21 @@ def test_risk_is_shaded_only_where_enough_incidents_support_it(page: str) -> Non
     assert decode(classes[4])[-1] == 23  # risk 1.0 is in the top class
 
 
+def test_an_edge_below_min_support_is_drawn_as_if_it_had_no_risk(tmp_path: Path) -> None:
+    # edge 1 at the top risk with 1 incident (min_support 3): the page cannot tell it from risk 0
+    hot = webmap.write_webmap(with_edge_risk(synthetic_plan(), 1, risk=1.0, support=1), tmp_path / "a.html")
+    cold = webmap.write_webmap(with_edge_risk(synthetic_plan(), 1, risk=0.0, support=1), tmp_path / "b.html")
+    assert hot.read_bytes() == cold.read_bytes()
+    layers = [w["risk"] for w in page_data(hot.read_text(encoding="utf-8"))["windows"]]
+    assert all(1 not in decode(c) for classes in layers for c in classes)
+    # the control: with 3 incidents the same edge is rated, in the top class of every window
+    rated = with_edge_risk(synthetic_plan(), 1, risk=1.0, support=3)
+    data = page_data(webmap.write_webmap(rated, tmp_path / "c.html").read_text(encoding="utf-8"))
+    assert all(1 in decode(w["risk"][4]) for w in data["windows"])
+    assert mapstyle.risk_classes(rated, rated.windows[0])[1] == 4
+    assert mapstyle.risk_classes(synthetic_plan(), synthetic_plan().windows[0])[1] == -1
+
+
 def test_legend_scale_bar_title_and_attribution(page: str) -> None:
     assert "L.control.scale()" in page
     legend = re.search(r'<div id="pp-legend-src".*?</details></div>', page, re.S)
@@ -329,7 +361,7 @@ def test_legend_scale_bar_title_and_attribution(page: str) -> None:
         "Park",
         "Transit stop",
         "Officer post",
-        *webmap.RISK_COLOURS,
+        *mapstyle.RISK_COLOURS,
     ):
         assert text in legend[0]
     assert "Other destination" not in legend[0]  # no such kind in this plan
@@ -351,6 +383,17 @@ def test_text_from_data_is_escaped_everywhere(page: str) -> None:
     assert block and "</" not in block[1]
 
 
+def test_names_that_look_like_math_markup_or_templates_stay_text(tmp_path: Path) -> None:
+    plan = synthetic_plan(place_name=f"{TRICKY} School", street_name=f"{TRICKY} Street")
+    page = webmap.write_webmap(plan, tmp_path / "m.html").read_text(encoding="utf-8")
+    escaped = "$x^2$ &lt;b&gt;{{ 7*7 }}&lt;/b&gt;"
+    w = page_data(page)["windows"][0]
+    school = next(p["p"] for p in w["places"] if p["k"] == "school")
+    assert f"<b>{escaped} School</b>" in school  # the popup's title, HTML-escaped once
+    assert f"<td>{escaped} Street</td>" in w["corridors"][0]["p"]  # the corridor's streets
+    assert TRICKY not in page and "&lt;b&gt;49" not in page and "$x^2$ &lt;b&gt;{{ 7*7 }}" in page
+
+
 def test_incident_points_only_when_asked_and_never_sensitive(tmp_path: Path) -> None:
     def coords(lon_lat: tuple[float, float]) -> str:
         return f"[{lon_lat[1]},{lon_lat[0]}]"
@@ -369,6 +412,8 @@ def test_incident_points_only_when_asked_and_never_sensitive(tmp_path: Path) -> 
 def test_post_popup_holds_its_schedule(page: str) -> None:
     posts = page_data(page)["windows"][0]["posts"]
     assert "<td>07:00–09:00</td><td>1</td><td>whole window</td>" in posts[0]["p"]
+    # the same words as the printed page (mapstyle.post_facts)
+    assert "<th>Corridor in sight</th><td>400 m (1,312 ft) within 150 m</td>" in posts[0]["p"]
     assert "07:00–07:15, 07:40–07:55" in posts[1]["p"]
     assert "officer 2 of 2: beat P02 → P01" in posts[1]["p"] and "more" not in posts[1]["p"]
 
