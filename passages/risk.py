@@ -45,8 +45,8 @@ import math
 import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +58,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from passages._errors import CRSError, InputError
+from passages.config import TimeWindow
 from passages.streets import CutStreets, Streets
 
 __all__ = [
@@ -65,7 +66,6 @@ __all__ = [
     "MAX_BANDWIDTH_M",
     "METHODS",
     "EdgeRisk",
-    "WindowLike",
     "edge_risk",
     "quartic_kernel",
     "recency_weights",
@@ -90,21 +90,6 @@ _TILE_BANDWIDTHS = 3.0
 #: largest dense block (sources × subgraph nodes, or piece × incident pairs) held at once
 _MAX_BLOCK = 2_000_000
 _WEEK_MIN = 7 * 1440
-
-
-class WindowLike(Protocol):
-    """What risk needs of a time window; :class:`passages.config.TimeWindow` satisfies it."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def days(self) -> frozenset[int]: ...
-    @property
-    def start(self) -> time: ...
-    @property
-    def end(self) -> time: ...
-    @property
-    def margin_min(self) -> int: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -208,7 +193,7 @@ def recency_weights(
 def window_weights(
     occurred_at: Any,
     time_known: Any,
-    window: WindowLike,
+    window: TimeWindow,
     *,
     lookback_days: float = 0,
     decay_half_life_days: float = 0.0,
@@ -351,7 +336,7 @@ def edge_risk(
 def window_risk(
     streets: Streets,
     incidents: Any,
-    windows: Sequence[WindowLike],
+    windows: Sequence[TimeWindow],
     *,
     bandwidth_m: float = 200.0,
     method: str = "network",

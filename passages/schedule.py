@@ -13,16 +13,16 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import time
-from typing import Protocol
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from passages._errors import InputError
+from passages.config import TimeWindow
 from passages.deployment import IntArray, Post, PostPlan
 from passages.network import Streets
 
-__all__ = ["Schedule", "ScheduleEntry", "WindowLike", "format_days", "schedule"]
+__all__ = ["Schedule", "ScheduleEntry", "format_days", "schedule"]
 
 #: walking speed between posts, metres per minute
 WALK_M_PER_MIN = 80.0
@@ -31,21 +31,6 @@ CIRCUITY = 1.3
 #: preferred stay at a post in a rotation (Koper curve), minutes
 PREFERRED_DWELL_MIN = 15
 _DAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-class WindowLike(Protocol):
-    """The time-window attributes used here (``passages.config.TimeWindow`` has them)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def days(self) -> frozenset[int]: ...
-    @property
-    def start(self) -> time: ...
-    @property
-    def end(self) -> time: ...
 
 
 @dataclass(frozen=True)
@@ -105,7 +90,7 @@ def format_days(days: frozenset[int] | Sequence[int]) -> str:
 
 def schedule(
     plan: PostPlan,
-    window: WindowLike,
+    window: TimeWindow,
     *,
     officers: int,
     dwell_min: tuple[int, int] = (10, 16),
