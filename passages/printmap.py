@@ -21,12 +21,12 @@ carry the meaning, colour only helps. Drawing is vector only, simplified to 1–
 metadata carries no date, so the same plan gives the same bytes. Incident points are never
 printed, and risk only where :func:`passages.mapstyle.risk_classes` rates it.
 
-Speed (matplotlib's cost is in laying out text and in artists):
+This module decides what the pages show; :mod:`passages.printpage` puts a page together (layout,
+text, tables, legend, scale bars, north arrow). Speed (matplotlib's cost is in laying out text
+and in artists):
 
-* Text is set in PDF's built-in Helvetica, which every PDF reader has: nothing to embed or shape,
-  and it stays text (searchable). A text with a character outside Helvetica's WinAnsi set (``→``,
-  most non-Latin scripts) is set in embedded DejaVu Sans instead. Names on the map sit on a white
-  mask rather than a halo, which would turn them into outlines.
+* Text is set in PDF's built-in Helvetica (see :mod:`passages.printpage`). Names on the map sit
+  on a white mask rather than a halo, which would turn them into outlines.
 * Streets are simplified once per tolerance, and only where a page needs them; a page draws each
   layer as one path of the edges whose box meets its view. Street names are merged into lines once
   per plan and clipped to each view.
@@ -35,8 +35,6 @@ Speed (matplotlib's cost is in laying out text and in artists):
 
 from __future__ import annotations
 
-import functools
-import io
 import logging
 import math
 import os
@@ -46,27 +44,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib as mpl
 import numpy as np
 import numpy.typing as npt
 import shapely
-from matplotlib import rc_context
-from matplotlib.backends.backend_pdf import PdfFile, RendererPdf
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrow, PathPatch, Rectangle
+from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
-from matplotlib.text import Text
-from matplotlib.textpath import text_to_path
-from matplotlib.transforms import Affine2D, Bbox, TransformedBbox
 
-from passages import __version__
 from passages._errors import InputError
-from passages._io import atomic_path
 from passages.mapstyle import (
-    FOOT_M,
     HIGH_RISK_CLASS,
     KIND_SYMBOLS,
     RISK_BREAKS,
@@ -88,13 +74,32 @@ from passages.mapstyle import (
     traffic_class,
     window_text,
 )
+from passages.printpage import (
+    BOTTOM,
+    MARGIN,
+    MASK,
+    PAPER_SIZES,
+    TOP,
+    MapFrame,
+    Page,
+    fit,
+    footer,
+    header,
+    legend,
+    north_arrow,
+    overview_layout,
+    pdf_settings,
+    save_pdf,
+    scale_bars,
+    table,
+    width_pt,
+    wrap,
+)
 
 __all__ = ["PAPER_SIZES", "abbreviate", "write_print_pages"]
 
 logger = logging.getLogger(__name__)
 
-#: page sizes, inches (portrait)
-PAPER_SIZES = {"letter": (8.5, 11.0), "a4": (210 / 25.4, 297 / 25.4)}
 #: half the side of a post page's map, metres
 POST_VIEW_M = 500.0
 _ROADS = ("primary", "secondary", "tertiary", "trunk")
@@ -112,18 +117,8 @@ _LONG = (
 )
 _SHORT = "St Ave Blvd Dr Rd Pl Ln Ct Pkwy Cir Ter Hwy Sq Jr NE NW SE SW"
 _ABBREV = dict(zip(_LONG.split(), _SHORT.split(), strict=True))
-_PDF_META = {
-    "Creator": f"passages {__version__}",
-    "Producer": "passages",
-    "CreationDate": None,
-    "ModDate": None,
-}
-_MASK = {"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
 _RISK = {"edgecolor": RISK_BAND, "zorder": 0.9}
 _ROUTE = {"edgecolor": ROUTE, "linestyle": (0, (3, 2)), "zorder": 4}
-_TOP, _BOTTOM, _MARGIN = 1.05, 0.75, 0.5  # inches above the map (header), below (footer), sides
-
-Rect = tuple[float, float, float, float]  # left, bottom, width, height (inches)
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
@@ -151,15 +146,14 @@ def write_print_pages(plan: Any, folder: str | os.PathLike[str], *, paper: str |
         raise InputError(f"maps.paper = {size!r} is not a paper size; accepted: 'letter', 'a4'")
     out = Path(folder)
     written: list[Path] = []
-    # names from data are text even with "$"; text in the built-in Helvetica; light, fast compression
-    with rc_context({"text.parse_math": False, "pdf.use14corefonts": True, "pdf.compression": 3}):
+    with pdf_settings():
         net = _Streets(plan.streets)
         for wp in plan.windows:
             ctx = _Window.of(plan, wp, net)
-            written.append(_save(_overview(ctx, size), out / f"overview-{_safe(wp.window.name)}.pdf"))
+            written.append(save_pdf(_overview(ctx, size), out / f"overview-{_safe(wp.window.name)}.pdf"))
             for post in wp.posts.posts:
                 name = f"post-{_safe(wp.window.name)}-{_safe(post.post_id)}.pdf"
-                written.append(_save(_post_page(ctx, post, size), out / name))
+                written.append(save_pdf(_post_page(ctx, post, size), out / name))
     logger.info("wrote %d print pages (%s) to %s", len(written), size, out)
     return written
 
@@ -269,6 +263,21 @@ def _area_path(geom: Any) -> Any:
     return MplPath.make_compound_path(*map(MplPath, rings)) if rings else None
 
 
+@dataclass(frozen=True)
+class _Map(MapFrame):
+    """A page's map frame over the plan's streets ``net``, lines simplified to ``tol_m``
+    (``_Map.of(page, rect, view, net=..., tol_m=...)``)."""
+
+    net: _Streets
+    tol_m: float  # lines simplified to
+
+    def lines(self, edges: IntArray | None, **style: Any) -> None:
+        """Stroke the edges (all when None) as one path."""
+        path = self.net.path(edges, self.view, self.tol_m)
+        if path is not None:
+            self.stroke(path, **style)
+
+
 # --------------------------------------------------------------------------------------
 # pages
 
@@ -276,15 +285,15 @@ def _area_path(geom: Any) -> Any:
 def _overview(ctx: _Window, paper: str) -> Any:
     plan, wp = ctx.plan, ctx.wp
     view = _overview_view(ctx)
-    w_in, h_in, map_rect, box_rect, beside = _overview_layout(view, paper)
-    page = _Page(w_in, h_in)
+    w_in, h_in, map_rect, box_rect, beside = overview_layout(view, paper)
+    page = Page(w_in, h_in)
     _header(
         page,
         ctx,
         f"{plan.scenario.title or plan.scenario.name} — {wp.window.label or wp.window.name}",
         what="corridors and posts",
     )
-    m = _Map.of(page, map_rect, view, ctx.net, tol_m=3.0)
+    m = _Map.of(page, map_rect, view, net=ctx.net, tol_m=3.0)
     _draw_streets(m, scale=0.7, paths=False)  # sidewalks and alleys would only blur this scale
     m.lines(ctx.high_risk, **_RISK, lw=4.0)
     m.lines(ctx.routes, **_ROUTE, lw=1.0)
@@ -298,26 +307,26 @@ def _overview(ctx: _Window, paper: str) -> Any:
     line_h = 7.5 * 1.35 / 72
     if beside:
         y = _legend(page, ctx, x, top, post=False) - 0.15
-        _posts_table(page, wp, x, y, width, max_lines=int((y - _BOTTOM) / line_h))
+        _posts_table(page, wp, x, y, width, max_lines=int((y - BOTTOM) / line_h))
     else:
         _legend(page, ctx, x, top, post=False)
         _posts_table(page, wp, x + 2.7, top, width - 2.7, max_lines=int((box_rect[3] - 0.3) / line_h))
-    _footer(page, plan)
+    footer(page, attribution(plan))
     return page.fig
 
 
 def _post_page(ctx: _Window, post: Any, paper: str) -> Any:
     wp, r, info_h = ctx.wp, POST_VIEW_M, 2.25
     w_in, h_in = PAPER_SIZES[paper]
-    page = _Page(w_in, h_in)
+    page = Page(w_in, h_in)
     _header(
         page,
         ctx,
         f"Post {post_number(post.post_id)} · {abbreviate(str(post.name))}",
         what=f"post {post.post_id}",
     )
-    map_rect = (_MARGIN, _BOTTOM + info_h + 0.1, w_in - 2 * _MARGIN, h_in - _TOP - _BOTTOM - info_h - 0.1)
-    m = _Map.of(page, map_rect, (post.x - r, post.y - r, post.x + r, post.y + r), ctx.net, tol_m=1.0)
+    map_rect = (MARGIN, BOTTOM + info_h + 0.1, w_in - 2 * MARGIN, h_in - TOP - BOTTOM - info_h - 0.1)
+    m = _Map.of(page, map_rect, (post.x - r, post.y - r, post.x + r, post.y + r), net=ctx.net, tol_m=1.0)
     covered = np.unique(np.asarray(post.covered_edges, dtype=np.int64))  # a white band cased in black,
     m.lines(covered, edgecolor="black", lw=14, zorder=0.7)  # under the risk band and the streets
     m.lines(covered, edgecolor="white", lw=10.5, zorder=0.8)
@@ -333,9 +342,9 @@ def _post_page(ctx: _Window, post: Any, paper: str) -> Any:
     near = _draw_places(m, ctx, size=9, avoid=avoid, centre=(post.x, post.y), names=5)
     _label_streets(m, ctx.net.names(m.inner(12), major=False), size=8, most=16, avoid=avoid)
     _map_furniture(m)
-    _post_facts(page, wp, post, near, x=_MARGIN, top=_BOTTOM + info_h, width=w_in - 2 * _MARGIN - 2.6)
-    _legend(page, ctx, w_in - _MARGIN - 2.4, _BOTTOM + info_h, post=True)
-    _footer(page, ctx.plan)
+    _post_facts(page, wp, post, near, x=MARGIN, top=BOTTOM + info_h, width=w_in - 2 * MARGIN - 2.6)
+    _legend(page, ctx, w_in - MARGIN - 2.4, BOTTOM + info_h, post=True)
+    footer(page, attribution(ctx.plan))
     return page.fig
 
 
@@ -352,216 +361,15 @@ def _overview_view(ctx: _Window) -> View:
     return x0 - pad, y0 - pad, x1 + pad, y1 + pad
 
 
-def _overview_layout(view: View, paper: str) -> tuple[float, float, Rect, Rect, bool]:
-    """Page size, map and text rectangles (inches), and whether the text is beside the map:
-    of portrait with text under the map, landscape with text beside it and landscape with text
-    under it, the one showing ``view`` at the largest scale."""
-    pw, ph = PAPER_SIZES[paper]
-    t, b, m = _TOP, _BOTTOM, _MARGIN
-    layouts = [
-        (pw, ph, (m, b + 2.2, pw - 2 * m, ph - t - b - 2.2), (m, b, pw - 2 * m, 2.05), False),
-        (ph, pw, (m, b, ph - 2 * m - 3.1, pw - t - b), (ph - m - 2.9, b, 2.9, pw - t - b), True),
-        (ph, pw, (m, b + 2.1, ph - 2 * m, pw - t - b - 2.1), (m, b, ph - 2 * m, 1.95), False),
-    ]
-    w, h = view[2] - view[0], view[3] - view[1]
-    return min(layouts, key=lambda lay: max(w / lay[2][2], h / lay[2][3]))
-
-
-def _save(fig: Any, target: Path) -> Path:
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="pdf", metadata=_PDF_META)
-    return target
-
-
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)) or "post"
 
 
-# --------------------------------------------------------------------------------------
-# a page: a figure without axes; positions in inches, or in metres on the map
-
-
-class _Page:
-    def __init__(self, w_in: float, h_in: float) -> None:
-        self.fig = Figure(figsize=(w_in, h_in), dpi=72)
-        self.w_in, self.h_in = w_in, h_in
-
-    def add(self, artist: Any, transform: Any = None, clip: Any = None) -> Any:
-        artist.set_transform(self.fig.dpi_scale_trans if transform is None else transform)
-        if clip is not None:
-            artist.set_clip_box(clip)
-        self.fig.add_artist(artist)
-        return artist
-
-    def text(
-        self,
-        x: float,
-        y: float,
-        s: str,
-        *,
-        size: float,
-        transform: Any = None,
-        clip: Any = None,
-        **style: Any,
-    ) -> Any:
-        return self.add(_PageText(x, y, s, size=size, **style), transform, clip)
-
-    def lines(
-        self, x: float, top: float, lines: Sequence[str], *, size: float, spacing: float = 1.3, **style: Any
-    ) -> float:
-        """One text per line from ``top`` down, evenly spaced whatever the glyphs; returns the y under."""
-        step = size * spacing / 72
-        for i, line in enumerate(lines):
-            if line:
-                self.text(x, top - 0.8 * size / 72 - i * step, line, size=size, va="baseline", **style)
-        return top - len(lines) * step
-
-
-@dataclass(frozen=True)
-class _Map:
-    """A page's map frame: ``view`` (metres) at 1:1 in a rectangle of the page."""
-
-    page: _Page
-    view: View
-    per_pt: float  # metres per typographic point
-    transform: Any
-    clip: Any
-    net: _Streets
-    tol_m: float  # lines simplified to
-
-    @classmethod
-    def of(cls, page: _Page, rect: Rect, view: Sequence[float], net: _Streets, *, tol_m: float) -> _Map:
-        """``view`` grown to the aspect of ``rect``, framed."""
-        x0, y0, x1, y1 = view
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        per_in = max((x1 - x0) / rect[2], (y1 - y0) / rect[3])
-        hw, hh = per_in * rect[2] / 2, per_in * rect[3] / 2
-        inches = page.fig.dpi_scale_trans
-        to_page = Affine2D().translate(hw - cx, hh - cy).scale(1 / per_in).translate(rect[0], rect[1])
-        page.add(Rectangle(rect[:2], rect[2], rect[3], fill=False, lw=0.8, ec="black", zorder=30))
-        clip = TransformedBbox(Bbox.from_bounds(*rect), inches)
-        return cls(
-            page, (cx - hw, cy - hh, cx + hw, cy + hh), per_in / 72, to_page + inches, clip, net, tol_m
-        )
-
-    def inner(self, margin_pt: float) -> View:
-        x0, y0, x1, y1 = self.view
-        d = margin_pt * self.per_pt
-        return (x0 + d, y0 + d, x1 - d, y1 - d)
-
-    def add(self, artist: Any) -> Any:
-        return self.page.add(artist, self.transform, self.clip)
-
-    def text(self, x: float, y: float, s: str, *, size: float, **style: Any) -> Any:
-        return self.page.text(x, y, s, size=size, transform=self.transform, clip=self.clip, **style)
-
-    def lines(self, edges: IntArray | None, **style: Any) -> None:
-        """Stroke the edges (all when None) as one path."""
-        path = self.net.path(edges, self.view, self.tol_m)
-        if path is not None:
-            self.add(PathPatch(path, fill=False, **{"joinstyle": "round", "capstyle": "round"} | style))
-
-
-# --------------------------------------------------------------------------------------
-# text: built-in Helvetica where it can be, embedded DejaVu Sans where it must
-
-
-def _helvetica(text: str) -> bool:
-    """Whether PDF's built-in Helvetica (WinAnsi encoding) can set ``text``."""
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=64)
-def _font(builtin: bool, size: float, weight: str = "normal") -> FontProperties:
-    """Helvetica (``builtin``) or DejaVu Sans; the Helvetica AFM's regular weight is "medium"."""
-    if builtin:
-        return FontProperties(
-            family="Helvetica", size=size, weight="medium" if weight == "normal" else weight
-        )
-    return FontProperties(family="DejaVu Sans", size=size, weight=weight)
-
-
-class _PageText(Text):
-    """Text in Helvetica when it can be; set with embedded DejaVu Sans otherwise."""
-
-    def __init__(
-        self, x: float, y: float, text: str, *, size: float, weight: str = "normal", **kwargs: Any
-    ) -> None:
-        self._builtin = _helvetica(text)
-        super().__init__(x, y, text, fontproperties=_font(self._builtin, size, weight), **kwargs)
-
-    def draw(self, renderer: Any) -> None:
-        if self._builtin:
-            super().draw(renderer)
-            return
-        with rc_context({"pdf.use14corefonts": False}):
-            super().draw(renderer)
-
-
-@functools.lru_cache(maxsize=16384)
-def _width_pt(text: str, size: float, weight: str = "normal", builtin: bool | None = None) -> float:
-    """Width of ``text`` at ``size`` points as :class:`_PageText` sets it (``builtin``: in Helvetica;
-    by default whenever it can be)."""
-    if not text:
-        return 0.0
-    prop = _font(_helvetica(text) if builtin is None else builtin, size, weight)
-    if prop.get_family() != ["Helvetica"]:
-        return float(text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0])
-    if mpl.rcParams["pdf.use14corefonts"]:  # always, while pages are written
-        return float(_metrics().get_text_width_height_descent(text, prop, ismath=False)[0])
-    with rc_context({"pdf.use14corefonts": True}):
-        return float(_metrics().get_text_width_height_descent(text, prop, ismath=False)[0])
-
-
-@functools.cache
-def _metrics() -> Any:
-    """A PDF renderer, for text metrics only (the AFM metrics of the built-in fonts)."""
-    return RendererPdf(PdfFile(io.BytesIO()), 72, 11.0, 8.5)  # type: ignore[no-untyped-call]
-
-
-def _fit(text: str, width_in: float, size: float, weight: str = "normal") -> str:
-    """``text`` cut with an ellipsis so that it fits ``width_in``."""
-    if _width_pt(text, size, weight) <= width_in * 72:
-        return text
-    while len(text) > 1 and _width_pt(text + "…", size, weight) > width_in * 72:
-        text = text[: int(len(text) * 0.95)].rstrip()
-    return text + "…"
-
-
-def _wrap(text: str, width_in: float, size: float, weight: str = "normal") -> list[str]:
-    """Lines of ``text`` that fit ``width_in`` (the widths of words and spaces add up)."""
-    builtin, room, used = _helvetica(text), width_in * 72, 0.0
-    space = _width_pt("x x", size, weight, builtin) - 2 * _width_pt("x", size, weight, builtin)
-    lines: list[str] = []
-    for word in text.split():
-        w = _width_pt(word, size, weight, builtin)
-        if lines and used + space + w <= room:
-            lines[-1] += f" {word}"
-            used += space + w
-        else:
-            lines.append(_fit(word, width_in, size, weight))
-            used = w
-    return lines or [""]
-
-
-def _header(page: _Page, ctx: _Window, title: str, *, what: str) -> None:
-    wp, width, top = ctx.wp, page.w_in - 2 * _MARGIN, page.h_in
-    page.text(_MARGIN, top - 0.45, _fit(title, width, 15, "bold"), size=15, weight="bold")
+def _header(page: Page, ctx: _Window, title: str, *, what: str) -> None:
+    wp = ctx.wp
     sub = f"{window_text(wp.window)} · {wp.posts.officers} officers on duty · {what}"
-    page.text(_MARGIN, top - 0.68, _fit(sub, width, 10), size=10)
     when = f"incident data {ctx.period}" if ctx.period else "no incident data"
-    page.text(
-        _MARGIN, top - 0.88, _fit(f"Plan “{ctx.plan.scenario.name}” · {when}", width, 8), size=8, color="#333"
-    )
-
-
-def _footer(page: _Page, plan: Any) -> None:
-    lines = _wrap(attribution(plan), page.w_in - 2 * _MARGIN, 7)[:3]
-    page.lines(_MARGIN, 0.3 + len(lines) * 7 * 1.3 / 72, lines, size=7, color="#333")
+    header(page, title, sub, f"Plan “{ctx.plan.scenario.name}” · {when}")
 
 
 # --------------------------------------------------------------------------------------
@@ -657,12 +465,12 @@ def _draw_places(
             continue
         x, y = xy[i]
         out.append((name, float(d[i]), _direction(x - centre[0], y - centre[1])))
-        label = _fit(abbreviate(name), 2.0, 7.5)
-        w, h = _width_pt(label, 7.5) * pt, 7.5 * 1.3 * pt
+        label = fit(abbreviate(name), 2.0, 7.5)
+        w, h = width_pt(label, 7.5) * pt, 7.5 * 1.3 * pt
         for dx in (7 * pt, -7 * pt - w):
             box = shapely.box(x + dx, y - h / 2, x + dx + w, y + h / 2)
             if shapely.within(box, frame) and _clear(box, avoid):
-                m.text(x + dx, y, label, size=7.5, va="center", zorder=11, bbox=_MASK)
+                m.text(x + dx, y, label, size=7.5, va="center", zorder=11, bbox=MASK)
                 avoid.append(box)
                 break
     return out
@@ -675,7 +483,7 @@ def _label_streets(
     pt, h, placed = m.per_pt, size * 1.2 * m.per_pt, 0
     for name, line in candidates:
         text, length = abbreviate(name), line.length
-        w = _width_pt(text, size) * pt
+        w = width_pt(text, size) * pt
         if placed >= most or length < 1.15 * w:
             continue
         for frac in (0.5, 0.3, 0.7, 0.15, 0.85):
@@ -699,7 +507,7 @@ def _label_streets(
                     va="center",
                     color="#111111",
                     zorder=7,
-                    bbox=_MASK,
+                    bbox=MASK,
                 )
                 avoid.append(_rotated_box(cx, cy, w + 4 * pt, h + 4 * pt, angle))
                 placed += 1
@@ -720,53 +528,16 @@ def _direction(dx: float, dy: float) -> str:
 
 def _map_furniture(m: _Map) -> None:
     """Scale bars in metres and feet (lower left) and a north arrow turned to true north (upper right)."""
-    (x0, y0, x1, y1), pt = m.view, m.per_pt
-    target = (x1 - x0) / 5
-    nice_m = max((v for v in (25, 50, 100, 200, 250, 500, 1000, 2000, 5000) if v <= target), default=25)
-    feet = (50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
-    nice_ft = max((v for v in feet if v * FOOT_M <= target), default=50)
-    bars = ((nice_m, f"{nice_m:,} m"), (nice_ft * FOOT_M, f"{nice_ft:,} ft"))
-    panel: dict[str, Any] = {"facecolor": "white", "edgecolor": "#555555", "lw": 0.5, "zorder": 20}
-    width = max(bars[0][0], bars[1][0]) + max(_width_pt(u, 7) for _, u in bars) * pt + 22 * pt
-    m.add(Rectangle((x0 + 5 * pt, y0 + 5 * pt), width, 31 * pt, **panel))
-    cells: list[list[tuple[float, float]]] = [[], []]  # black and white quarters
-    bx, by = x0 + 14 * pt, y0 + 10 * pt
-    for row, (length, unit) in enumerate(bars):
-        yy = by + (1 - row) * 13 * pt
-        for k in range(4):
-            a, b = bx + k * length / 4, bx + (k + 1) * length / 4
-            cells[k % 2] += [(a, yy), (b, yy), (b, yy + 4 * pt), (a, yy + 4 * pt), (a, yy)]
-        m.text(bx - 3 * pt, yy + 2 * pt, "0", size=7, ha="right", va="center", zorder=21)
-        m.text(bx + length + 3 * pt, yy + 2 * pt, unit, size=7, ha="left", va="center", zorder=21)
-    for fill, verts in zip(("black", "white"), cells, strict=True):
-        codes = [MplPath.MOVETO, *[MplPath.LINETO] * 3, MplPath.CLOSEPOLY] * (len(verts) // 5)
-        m.add(PathPatch(MplPath(verts, codes), facecolor=fill, edgecolor="black", lw=0.6, zorder=21))
-    theta = m.net.north((x0 + x1) / 2, (y0 + y1) / 2)
-    ox, oy, length = x1 - 20 * pt, y1 - 40 * pt, 22 * pt
-    dx, dy = length * math.sin(theta), length * math.cos(theta)
-    m.add(Rectangle((x1 - 34 * pt, y1 - 46 * pt), 28 * pt, 41 * pt, **panel))
-    m.add(
-        FancyArrow(
-            ox,
-            oy,
-            dx,
-            dy,
-            width=3.5 * pt,
-            head_width=10 * pt,
-            head_length=10 * pt,
-            color="black",
-            length_includes_head=True,
-            zorder=21,
-        )
-    )
-    m.text(ox + dx * 1.05, oy + dy * 1.05, "N", size=10, weight="bold", ha="center", va="bottom", zorder=21)
+    x0, y0, x1, y1 = m.view
+    scale_bars(m)
+    north_arrow(m, m.net.north((x0 + x1) / 2, (y0 + y1) / 2))
 
 
 # --------------------------------------------------------------------------------------
 # legend and tables (inches)
 
 
-def _legend(page: _Page, ctx: _Window, x: float, top: float, *, post: bool) -> float:
+def _legend(page: Page, ctx: _Window, x: float, top: float, *, post: bool) -> float:
     """Draw the legend from ``(x, top)`` downwards; return the y under it."""
     widths = corridor_width_labels(traffic_breaks(ctx.plan))
     k, above = int(ctx.plan.scenario.risk.min_support), RISK_BREAKS[HIGH_RISK_CLASS - 1]
@@ -783,60 +554,17 @@ def _legend(page: _Page, ctx: _Window, x: float, top: float, *, post: bool) -> f
             for key, (shape, colour, label) in KIND_SYMBOLS.items()
             if key in set(ctx.place_kind.tolist())
         ),
-        *([("area", {}, "Park area")] if ctx.parks else []),
+        *([("area", {"ec": PARK}, "Park area")] if ctx.parks else []),
         (
             "marker",
             {"marker": "o", "ms": 10, "mfc": "black", "mec": "white", "mew": 1.2},
             "Officer post (number)",
         ),
     ]
-    page.text(x, top - 0.13, "Legend", size=9, weight="bold")
-    step, y = 7.5 * 1.42 / 72, top - 0.2
-    for kind, style, label in entries:
-        yc, hx = y - step / 2, [x + 0.02, x + 0.38]
-        if kind == "line":
-            page.add(Line2D(hx, [yc, yc], solid_capstyle="butt", **style))
-        elif kind == "cased":
-            page.add(Line2D(hx, [yc, yc], color="black", lw=8, solid_capstyle="butt"))
-            page.add(Line2D(hx, [yc, yc], color="white", lw=5, solid_capstyle="butt"))
-        elif kind == "marker":
-            marker: dict[str, Any] = {"ms": 7, "mec": "black", "mew": 0.7} | style
-            page.add(Line2D([x + 0.2], [yc], ls="none", **marker))
-        else:
-            page.add(Rectangle((x + 0.06, yc - 0.05), 0.28, 0.1, fc="none", ec=PARK, hatch="////", lw=0.6))
-        page.text(x + 0.48, yc, label, size=7.5, va="center_baseline")
-        y -= step
-    return y
+    return legend(page, entries, x, top)
 
 
-def _table(
-    page: _Page,
-    x: float,
-    top: float,
-    *,
-    widths: Sequence[float],
-    rows: Sequence[Sequence[str]],
-    size: float = 8,
-    max_lines: int = 60,
-) -> float:
-    """A text table (first row: header) with wrapped cells, from ``(x, top)`` down; returns the y under it."""
-    y, used, rules = top, 0, []
-    for i, row in enumerate(rows):
-        weight = "bold" if i == 0 else "normal"
-        cells = [_wrap(str(c), w - 0.08, size, weight) for c, w in zip(row, widths, strict=True)]
-        n = max(len(c) for c in cells)
-        if used + n + 1 > max_lines and i < len(rows) - 1:
-            y = page.lines(x, y - 0.04, [f"… and {len(rows) - i} more rows"], size=size)
-            break
-        for c, left in zip(cells, np.cumsum([0, *widths[:-1]]).tolist(), strict=True):
-            page.lines(x + left, y - 0.04, c, size=size, spacing=1.2, weight=weight)
-        y, used = y - n * size * 1.2 / 72 - 0.1, used + n
-        rules.append([(x, y + 0.02), (x + sum(widths), y + 0.02)])
-    page.add(LineCollection(rules, colors=["black"] + ["#aaaaaa"] * (len(rules) - 1), linewidths=0.5))
-    return y
-
-
-def _posts_table(page: _Page, wp: Any, x: float, top: float, width: float, *, max_lines: int) -> float:
+def _posts_table(page: Page, wp: Any, x: float, top: float, width: float, *, max_lines: int) -> float:
     page.text(x, top - 0.13, "Posts", size=9, weight="bold")
     rows = [["#", "Location", "Times", "Officers"]]
     for p in wp.posts.posts:
@@ -849,20 +577,20 @@ def _posts_table(page: _Page, wp: Any, x: float, top: float, width: float, *, ma
                 [*([post_number(p.post_id), abbreviate(str(p.name))] if i == 0 else ["", ""]), when, n]
             )
     widths = (0.3, width - 0.3 - 1.7 - 0.65, 1.7, 0.65)
-    return _table(page, x, top - 0.2, widths=widths, rows=rows, size=7.5, max_lines=max_lines - 2)
+    return table(page, x, top - 0.2, widths=widths, rows=rows, size=7.5, max_lines=max_lines - 2)
 
 
 def _post_facts(
-    page: _Page, wp: Any, post: Any, near: list[tuple[str, float, str]], *, x: float, top: float, width: float
+    page: Page, wp: Any, post: Any, near: list[tuple[str, float, str]], *, x: float, top: float, width: float
 ) -> None:
     """The post's schedule table and what it watches, from ``(x, top)`` down to the footer."""
     page.text(x, top - 0.14, "Schedule", size=10, weight="bold")
     rows = [["Times", "Officers", "Notes"]]
     rows += [list(r) for r in post_schedule_rows(wp.schedule, post.post_id)] or [["—", "0", "not staffed"]]
-    y = _table(page, x, top - 0.22, widths=(2.15, 0.7, width - 2.85), rows=rows, max_lines=7)
+    y = table(page, x, top - 0.22, widths=(2.15, 0.7, width - 2.85), rows=rows, max_lines=7)
     facts = [f"{label}: {value}." for label, value in post_facts(post, radius_m=float(wp.posts.radius_m))]
     if near:
         nearest = "; ".join(f"{abbreviate(n)} {d:,.0f} m {c}" for n, d, c in near[:4])
         facts.append(f"Nearest (straight line): {nearest}.")
-    lines = [line for f in facts for line in _wrap(f, width, 8)]
-    page.lines(x, y - 0.06, lines[: max(int((y - _BOTTOM - 0.05) / (8 * 1.3 / 72)), 1)], size=8)
+    lines = [line for f in facts for line in wrap(f, width, 8)]
+    page.lines(x, y - 0.06, lines[: max(int((y - BOTTOM - 0.05) / (8 * 1.3 / 72)), 1)], size=8)

@@ -22,11 +22,16 @@ works around folium's known gaps:
   scenario sets ``incidents.show_points`` (off by default) and never for sensitive categories.
 * **Determinism.** Folium gives every element a random id; they come from a counter while the
   map is built and rendered, so the same plan gives a byte-identical file.
+
+The page's own script and style sheet are ``passages/static/webmap.js`` and ``webmap.css``, inlined
+as they are; the script's ``__MAP__``, ``__CONTROL__``, ``__BASES__`` and ``__GROUPS__`` are replaced
+by the names folium gives the map, the layer control and the layer groups.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import itertools
 import json
@@ -36,6 +41,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +177,7 @@ def build_webmap(plan: Any, *, tiles: bool | None = None) -> Any:
             page.header.add_child(_Raw(f"<style>{css}</style>\n<script>{js}</script>"), name="leaflet")
         else:
             m.default_js, m.default_css = [("leaflet", LEAFLET_CDN[0])], [("leaflet_css", LEAFLET_CDN[1])]
-        page.header.add_child(_Raw(_CSS), name="passages_css")
+        page.header.add_child(_Raw(f"<style>\n{_static('webmap.css')}</style>"), name="passages_css")
         page.html.add_child(_Raw(_OFFLINE_NOTICE), name="passages_offline")
         page.html.add_child(_Raw(_data_block(plan)), name="passages_data")
         m.fit_bounds(_focus_bounds(plan) or [[south, west], [north, east]])
@@ -207,7 +213,7 @@ def build_webmap(plan: Any, *, tiles: bool | None = None) -> Any:
         control = folium.LayerControl(collapsed=False, position="topright")
         control.add_to(m)
 
-        script = _SCRIPT
+        script = "\n" + _static("webmap.js")  # on a line of its own after folium's script
         for key, value in {
             "__MAP__": m.get_name(),
             "__CONTROL__": control.get_name(),
@@ -477,6 +483,12 @@ def _symbol_svg(shape: str, colour: str, size: int = 16) -> str:
 # page assets and folium plumbing
 
 
+@functools.cache
+def _static(name: str) -> str:
+    """The text of ``passages/static/<name>`` (the page's own script and style sheet)."""
+    return resources.files("passages").joinpath("static").joinpath(name).read_text(encoding="utf-8")
+
+
 def _leaflet_assets() -> tuple[str | None, str | None]:
     """Leaflet's JS and CSS (images inlined) from a local copy, or (None, None)."""
     env = os.environ.get(LEAFLET_ENV)
@@ -552,144 +564,3 @@ library, which could not be loaded: this device seems to be offline. Open the ma
 internet connection, or use the printed pages (PDF) of this plan.</div>
 <noscript><div class="pp-offline">This map needs JavaScript. Use the printed pages (PDF) of this
 plan instead.</div></noscript>"""
-
-_CSS = """<style>
-.pp-offline{position:fixed;top:30%;left:10%;right:10%;z-index:5000;background:#fff3cd;
-  border:2px solid #8a6d3b;padding:16px;font:16px/1.4 sans-serif;color:#222}
-.pp-box{background:rgba(255,255,255,.94);padding:6px 9px;border-radius:5px;
-  box-shadow:0 1px 5px rgba(0,0,0,.4);font:12px/1.35 sans-serif;color:#222;max-width:300px}
-.pp-title b{font-size:14px}.pp-small{font-size:10.5px;color:#444;margin-top:2px}
-.pp-legend summary{font-weight:bold;cursor:pointer}.pp-h{font-weight:bold;margin-top:5px}
-.pp-sw{display:inline-block;width:22px;height:8px;margin-right:6px;vertical-align:middle}
-.pp-line{display:inline-block;width:22px;margin-right:6px;vertical-align:middle}
-.pp-dash{height:0!important;border-top:2px dashed #4a7bd0}
-.pp-sym{display:inline-block;width:22px;vertical-align:middle}
-.pp-post{display:inline-flex;align-items:center;justify-content:center;box-sizing:border-box;
-  width:20px;height:20px;border-radius:50%;background:#000;color:#fff;font:bold 11px/1 sans-serif;
-  border:2px solid #fff;box-shadow:0 0 0 1px #000;margin:1px 6px 1px 1px;vertical-align:middle}
-.leaflet-container{background:#f5f3ee}
-.pp-dot{display:inline-block;width:6px;height:6px;border-radius:50%;background:#333;margin:0 14px 0 6px}
-.pp-post-icon{background:none;border:none}
-.pp-post-icon span{display:flex;align-items:center;justify-content:center;box-sizing:border-box;
-  width:26px;height:26px;border-radius:50%;background:#000;color:#fff;font:bold 13px/1 sans-serif;
-  border:2px solid #fff;box-shadow:0 0 0 1px #000}
-.pp-sym-icon{background:none;border:none}
-.pp-pop table{border-collapse:collapse;margin-top:4px}.pp-pop th{text-align:left;padding-right:8px;
-  font-weight:normal;color:#555}.pp-sched td,.pp-sched th{border-top:1px solid #ddd;padding:1px 4px}
-.pp-hint{color:#555;font-style:italic;margin:4px 0 0}
-.pp-lc-head{font-weight:bold;margin:2px 0}
-@media (max-width:600px){.pp-box{max-width:210px;font-size:11px}.pp-title .pp-small{display:none}}
-</style>"""
-
-_SCRIPT = r"""
-(function () {
-  var notice = document.getElementById('passages-offline');
-  if (notice) { notice.remove(); }
-  var map = __MAP__, control = __CONTROL__, bases = [__BASES__], groups = {__GROUPS__};
-  var D = JSON.parse(document.getElementById('passages-data').textContent), S = D.style;
-  function ids(d) {  // delta-encoded edge indices
-    var out = [], s = 0;
-    for (var i = 0; i < d.length; i++) { s += d[i]; out.push(s); }
-    return out;
-  }
-  function lines(d) { return ids(d).map(function (i) { return D.edges[i]; }); }
-  [['ppBase', 350], ['ppArea', 355], ['ppRisk', 360], ['ppRoutes', 370], ['ppCorr', 380], ['ppHi', 390],
-   ['ppPosts', 650]].forEach(function (p) { map.createPane(p[0]).style.zIndex = p[1]; });
-  L.polyline(D.edges, {pane: 'ppBase', color: '#9a9a9a', weight: 1, opacity: 0.8, interactive: false})
-    .addTo(groups.base);
-  var hi = L.layerGroup().addTo(map);
-  function highlight(list, colour) {
-    hi.clearLayers();
-    if (list.length) {
-      L.polyline(lines(list), {pane: 'ppHi', color: colour, weight: 5, opacity: 0.9, interactive: false})
-        .addTo(hi);
-    }
-  }
-  function withHighlight(layer, list, colour) {
-    layer.on('popupopen', function () { highlight(list, colour); });
-    layer.on('popupclose', function () { hi.clearLayers(); });
-    return layer;
-  }
-  function build(w) {
-    var g = {}, t;
-    ['risk', 'routes', 'corridors', 'places', 'posts'].forEach(function (k) { g[k] = L.layerGroup(); });
-    w.risk.forEach(function (list, c) {
-      if (list.length) {
-        L.polyline(lines(list), {pane: 'ppRisk', color: S.risk[c], weight: 3, opacity: 0.95,
-                                 interactive: false}).addTo(g.risk);
-      }
-    });
-    if (w.routes.length) {
-      L.polyline(lines(w.routes), {pane: 'ppRoutes', color: S.route, weight: 2, dashArray: '5 4',
-                                   interactive: false}).addTo(g.routes);
-    }
-    w.corridors.forEach(function (c) {
-      c.e.forEach(function (list, k) {
-        if (list.length) {
-          L.polyline(lines(list), {pane: 'ppCorr', color: S.corridor, weight: S.widths[k], opacity: 1})
-            .bindPopup(c.p).addTo(g.corridors);
-        }
-      });
-    });
-    w.places.forEach(function (p) {
-      var sym = S.kinds[p.k], m;
-      if (p.a >= 0) {
-        L.polygon(D.areas[p.a], {pane: 'ppArea', color: sym[1], weight: 1, fillOpacity: 0.18,
-                                 interactive: false}).addTo(g.places);
-      }
-      if (sym[0] === 'circle') {
-        m = L.circleMarker(p.ll, {radius: 6, color: '#fff', weight: 2, fillColor: sym[1], fillOpacity: 1});
-      } else {
-        m = L.marker(p.ll, {icon: L.divIcon({className: 'pp-sym-icon', html: sym[2], iconSize: [16, 16]})});
-      }
-      withHighlight(m.bindPopup(p.p, {maxWidth: 320}), p.r, '#111').addTo(g.places);
-    });
-    w.posts.forEach(function (p) {
-      t = L.marker(p.ll, {pane: 'ppPosts', icon: L.divIcon({className: 'pp-post-icon', html: '<span>' + p.n +
-        '</span>', iconSize: [26, 26]}), title: 'Post ' + p.n});
-      withHighlight(t.bindPopup(p.p, {maxWidth: 340}), p.c, '#00b3b3').addTo(g.posts);
-    });
-    return g;
-  }
-  var built = [], current = -1;
-  function show(i) {
-    if (i === current) { return; }
-    current = i;
-    built[i] = built[i] || build(D.windows[i]);
-    ['risk', 'routes', 'corridors', 'places', 'posts'].forEach(function (k) {
-      groups[k].clearLayers();
-      groups[k].addLayer(built[i][k]);
-    });
-    hi.clearLayers();
-    map.closePopup();
-    var when = document.getElementById('pp-when');
-    if (when) { when.innerHTML = D.windows[i].label + ' · ' + D.windows[i].when; }
-  }
-  if (groups.incidents && D.incidents) {
-    L.layerGroup(D.incidents.map(function (ll) {
-      return L.circleMarker(ll, {radius: 2, color: '#333', weight: 0, fillOpacity: 0.7, interactive: false});
-    })).addTo(groups.incidents);
-  }
-  function boxControl(id, position) {
-    var src = document.getElementById(id), c = L.control({position: position});
-    c.onAdd = function () { src.hidden = false; L.DomEvent.disableClickPropagation(src); return src; };
-    return c.addTo(map);
-  }
-  boxControl('pp-title-src', 'topleft');
-  boxControl('pp-legend-src', 'bottomright');
-  if (window.innerWidth < 600) {
-    document.querySelector('#pp-legend-src details').open = false;
-    control.collapse();
-  }
-  var box = control.getContainer();
-  [['.leaflet-control-layers-base', 'Time window'], ['.leaflet-control-layers-overlays', 'Show']]
-    .forEach(function (h) {
-      var list = box.querySelector(h[0]), head = document.createElement('div');
-      head.className = 'pp-lc-head'; head.textContent = h[1];
-      list.parentNode.insertBefore(head, list);
-    });
-  map.attributionControl.addAttribution(D.attribution);
-  map.on('baselayerchange', function (e) { var i = bases.indexOf(e.layer); if (i >= 0) { show(i); } });
-  if (D.windows.length) { show(0); }
-})();
-"""
