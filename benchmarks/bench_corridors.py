@@ -5,6 +5,10 @@ nearest network node. Origins: every network node, weight 1. Risk: a determinist
 density (σ = 150 m) of the first 2,000 incidents of data/apd_cobra_2021_central_atlanta.csv,
 scaled to 0..1. One window, default RoutingParams (walk zone 1,600 m, six λ values).
 
+Also timed: three windows (risks from three disjoint sets of 2,000 incidents) planned by
+``plan_corridors_windows``, which searches the λ = 0 trees once for all windows, against three
+``plan_corridors`` calls.
+
 Baselines, on the same matrix:
 
 * bare: one ``csgraph.dijkstra(csr, indices=dest_nodes, limit=walk_zone_m)`` call (λ = 0 only,
@@ -35,7 +39,7 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from passages.corridors import Router, RoutingParams, plan_corridors  # noqa: E402
+from passages.corridors import Router, RoutingParams, plan_corridors, plan_corridors_windows  # noqa: E402
 from passages.network import Streets, graph_from_streets, load_network  # noqa: E402
 
 
@@ -50,9 +54,10 @@ def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return min(wall), min(cpu)
 
 
-def incident_risk(streets: Streets, n: int = 2000) -> np.ndarray:
+def incident_risk(streets: Streets, n: int = 2000, *, skip: int = 0) -> np.ndarray:
+    """A Gaussian (σ = 150 m) density of incidents ``skip .. skip + n`` at edge midpoints, scaled to 0..1."""
     inc = pd.read_csv(ROOT / "data/apd_cobra_2021_central_atlanta.csv", usecols=["offense_id", "lat", "long"])
-    inc = inc.dropna().sort_values("offense_id").iloc[:n]
+    inc = inc.dropna().sort_values("offense_id").iloc[skip : skip + n]
     ix, iy = streets.from_lonlat(inc["long"].to_numpy(), inc["lat"].to_numpy())
     mid = shapely.line_interpolate_point(streets.geometry, 0.5, normalized=True)
     mx, my = shapely.get_x(mid), shapely.get_y(mid)
@@ -96,6 +101,14 @@ def main() -> None:
     plan_wall, plan_cpu = best_of(lambda: plan_corridors(streets, risk, dests, None, params), args.repeat)
     two = RoutingParams(lambdas=(0.0, 2.0))
     two_wall, two_cpu = best_of(lambda: plan_corridors(streets, risk, dests, None, two), args.repeat)
+    risks = {w: incident_risk(streets, skip=2000 * i) for i, w in enumerate(("am", "pm", "night"))}
+    each_wall, each_cpu = best_of(
+        lambda: [plan_corridors(streets, r, dests, None, params) for r in risks.values()], args.repeat
+    )
+    windows = dict.fromkeys(risks, dests)
+    win_wall, win_cpu = best_of(
+        lambda: plan_corridors_windows(streets, risks, windows, None, params), args.repeat
+    )
 
     # the Dijkstra calls inside one plan: what any exact λ sweep must search
     spent = [0.0, 0.0]
@@ -114,7 +127,7 @@ def main() -> None:
     finally:
         csgraph.dijkstra = dijkstra
 
-    csr = Router(streets)._graph(streets.length_m).csr
+    csr = streets.csr(streets.length_m)
     bare_wall, bare_cpu = best_of(
         lambda: csgraph.dijkstra(csr, directed=True, indices=nodes, limit=params.walk_zone_m), args.repeat
     )
@@ -143,7 +156,14 @@ def main() -> None:
     rows_out = [
         ("plan_corridors (6 λ, routes, traffic, metrics)", plan_wall, plan_cpu, ""),
         ("  of which its bounded Dijkstra calls (one run)", spent[0], spent[1], ""),
-        ("plan_corridors with λ = (0, 2)", two_wall, two_cpu, f"{two_wall / bare_wall:.1f}× bare"),
+        ("plan_corridors with λ = (0, 2)", two_wall, two_cpu, f"cpu {two_cpu / bare_cpu:.1f}× bare"),
+        ("3 windows: plan_corridors × 3", each_wall, each_cpu, ""),
+        (
+            "3 windows: plan_corridors_windows",
+            win_wall,
+            win_cpu,
+            f"cpu {win_cpu / each_cpu:.2f}× of 3 calls",
+        ),
         (
             "bare csgraph.dijkstra, 987 sources, λ=0 only",
             bare_wall,

@@ -311,13 +311,14 @@ def plan(scenario: Scenario, *, progress: Progress | None = None, cache: bool = 
             decay_half_life_days=scenario.incidents.decay_half_life_days if scenario.incidents else 0.0,
         )
     params = routing_params(scenario, streets)
-    results: dict[str, Any] = {}
     with st.stage("corridors"):
-        for w in scenario.windows:
-            served = served_destinations(inputs.destinations, w)
-            results[w.name] = corridors.plan_corridors(
-                streets, layers[w.name].risk, served, inputs.origins, params, window=w.name
-            )
+        results = corridors.plan_corridors_windows(
+            streets,
+            {w.name: layers[w.name].risk for w in scenario.windows},
+            {w.name: served_destinations(inputs.destinations, w) for w in scenario.windows},
+            inputs.origins,
+            params,
+        )
     dep = scenario.deployment
     windows: list[WindowPlan] = []
     with st.stage("posts"):

@@ -461,3 +461,40 @@ def test_compare_route_matches_the_plan(
             assert route.recommended.nodes[0] == origin and route.recommended.nodes[-1] == dest.node
             names = route.recommended.streets
             assert all(a != b for a, b in itertools.pairwise(names))
+
+
+#: what the engine gave before it moved to passages.routing and was vectorised over whole λ passes
+#: (commit 97e6d704), for the rail stations with the 400-incident risk and default parameters
+BEFORE_LAMBDA_COUNTS = [
+    [899, 0, 0, 58, 16, 2337],
+    [598, 0, 6, 28, 101, 2369],
+    [611, 0, 0, 0, 0, 221],
+    [419, 0, 0, 0, 74, 1983],
+    [632, 0, 0, 17, 49, 1833],
+    [1176, 0, 0, 44, 62, 1966],
+    [807, 0, 49, 141, 28, 1841],
+    [1030, 0, 0, 0, 10, 1113],
+    [572, 0, 0, 0, 0, 793],
+    [1019, 0, 4, 186, 120, 1850],
+]
+BEFORE_EXPOSURES = {  # sweep exposure per row (λ = 0 … 8, recommended): unit and seeded weights
+    "unit": [4011933.7529705027, 3798873.108885943, 3702257.8665362014, 3570269.748993014,
+             3385937.4752765065, 3322521.152359547, 3444154.759847245],
+    "weighted": [5034931.397978697, 4765902.319725391, 4645723.671415068, 4478584.982545401,
+                 4245782.172049158, 4166156.7503520777, 4318392.221770704],
+}  # fmt: skip
+BEFORE_TRAFFIC = {"unit": (690837.0, 26140900.032767512), "weighted": (861935.3251114348, 32635632.537935495)}
+
+
+@pytest.mark.parametrize("weights", ["unit", "weighted"])
+def test_rail_station_plan_is_the_plan_of_the_engine_before_the_split(
+    streets: Streets, stations: pd.DataFrame, incident_risk: np.ndarray, weights: str
+) -> None:
+    w = np.random.default_rng(5).uniform(0.5, 2.0, streets.n_nodes)
+    origins = None if weights == "unit" else (np.arange(streets.n_nodes), w)
+    result = plan_corridors(streets, incident_risk, stations, origins, RoutingParams())
+    assert [list(d.lambda_counts.values()) for d in result.destinations] == BEFORE_LAMBDA_COUNTS
+    assert [r.exposure for r in result.sweep] == pytest.approx(BEFORE_EXPOSURES[weights], rel=1e-12)
+    total, walker_m = BEFORE_TRAFFIC[weights]
+    assert result.traffic.sum() == pytest.approx(total, rel=1e-12)
+    assert result.traffic @ streets.length_m == pytest.approx(walker_m, rel=1e-12)
