@@ -3,13 +3,12 @@
 Every source goes through a :class:`ColumnMapping` that names the columns holding the id, the
 coordinates, the date (and time) and the category. The built-in adapters are just mappings
 (``cobra``, ``lapd``); a new city needs a mapping, not code. Bad rows are skipped and counted
-in the :class:`~passages._validate.LoadReport` with their 1-based physical line numbers.
+in the :class:`~passages._validate.LoadReport` with their 1-based physical line numbers. Dates
+and times of day are parsed by :mod:`passages._dates`.
 """
 
 from __future__ import annotations
 
-import calendar
-import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from passages import _dates
 from passages._errors import InputError
 from passages._tables import Table, find_column, read_layer, read_table
 from passages._validate import Loaded, LoadReport, existing_file
@@ -42,8 +42,6 @@ Adapter = Literal["auto", "cobra", "lapd", "generic"]
 Area = tuple[float, float, float, float]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
-DeltaArray = npt.NDArray[np.timedelta64]
 
 #: Severity weight by category pattern (case-insensitive regular expression, searched anywhere in
 #: the category). The FIRST pattern that matches wins, top to bottom, so specific patterns come
@@ -74,9 +72,9 @@ DEFAULT_SENSITIVE: tuple[str, ...] = (
 
 REASON_DUPLICATE = "duplicate row"
 REASON_MALFORMED = "malformed row (number of fields differs from the header)"
-REASON_NO_DATE = "missing date"
-REASON_IMPOSSIBLE_DATE = "impossible date (no such calendar day, e.g. 2021-02-30)"
-REASON_DATE_RANGE = "date out of range (before 1900 or after 2100)"
+REASON_NO_DATE = _dates.REASON_NO_DATE
+REASON_IMPOSSIBLE_DATE = _dates.REASON_IMPOSSIBLE_DATE
+REASON_DATE_RANGE = _dates.REASON_DATE_RANGE
 REASON_NO_XY = "missing coordinates (empty or NaN)"
 REASON_BAD_XY = "non-numeric coordinates"
 REASON_ZERO_XY = "zero coordinates (0 marks an unknown location)"
@@ -86,16 +84,6 @@ REASON_NOT_POINT = "not a point geometry"
 REASON_AREA = "outside the network area"
 REASON_SENSITIVE = "sensitive category (enable incidents.include_sensitive to use)"
 
-_TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p", "%H:%M:%S.%f")
-#: tried in order, date part x time part; US month-first only (set date_format for day-first data)
-_DATE_FORMATS = tuple(
-    day + clock
-    for day in ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%d.%m.%Y")
-    for clock in ("", *(sep + t for sep in " T" for t in _TIME_FORMATS))
-)
-_DATE_HINT = "e.g. 2021-01-31, 1/31/2021 or 01/31/2021 12:00:00 AM"
-_TZ_SUFFIX = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)(?:Z|[+-]\d\d:?\d\d)$"
-_DATE_SHAPE = r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b|^(\d{1,2})[-/](\d{1,2})[-/](\d{2}|\d{4})\b"
 _MISSING_TOKENS = ("", "nan", "na", "n/a", "null", "none")
 _VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
 _KEY_PREFIX = "incidents.columns."
@@ -272,12 +260,12 @@ def load_incidents(
         )
 
     when_col = col.get("date", col.get("datetime", ""))
-    when, has_time, why = _parse_dates(f[when_col], cm.date_format, raw.line, report)
+    when, has_time, why = _dates.parse_dates(f[when_col], cm.date_format, raw.line, report)
     for reason in pd.unique(why[why != ""]):
         flag(why == reason, str(reason))
     if "time" in col and "date" in col:
-        tod, known = _parse_times(f[col["time"]], cm.time_format)
-        day: TimeArray = when.astype("datetime64[D]").astype("datetime64[us]")
+        tod, known = _dates.parse_times(f[col["time"]], cm.time_format)
+        day: _dates.TimeArray = when.astype("datetime64[D]").astype("datetime64[us]")
         when = day + tod
     else:
         known = has_time
@@ -496,110 +484,6 @@ def _resolve(
     if problems:
         raise InputError(f"{p}: {'; '.join(problems)}; {found}")
     return cm, col
-
-
-def _parse_dates(
-    values: pd.Series, fmt: str | None, line: npt.NDArray[np.int64], report: LoadReport
-) -> tuple[TimeArray, BoolArray, npt.NDArray[np.object_]]:
-    """Timestamps (NaT where bad), whether each value carried a time, and why each failed."""
-    text = values.str.strip()
-    no_tz = text.str.replace(_TZ_SUFFIX, r"\1", regex=True)
-    if (no_tz != text).any():
-        report.note("time-zone offsets in dates were ignored; times taken as written")
-    vals = no_tz.to_numpy(dtype=object)
-    forms = [fmt] if fmt else _DATE_FORMATS
-    when, which = _strptime(vals, forms, prune=not fmt)
-    timed = np.array([("%H" in f or "%I" in f) for f in forms] + [False])
-    has_time = timed[which]  # which = -1 (not parsed) picks the trailing False
-    why = np.full(len(vals), "", dtype=object)
-    why[vals == ""] = REASON_NO_DATE
-    bad = np.flatnonzero((which < 0) & (vals != ""))
-    if len(bad):
-        unparseable = f"unparseable date (expected {f'format {fmt}' if fmt else _DATE_HINT})"
-        impossible = np.array([_impossible(v) for v in vals[bad]], dtype=bool)
-        why[bad] = np.where(impossible, REASON_IMPOSSIBLE_DATE, unparseable)
-        if (~impossible).any():
-            first = bad[~impossible][0]
-            report.note(f"first unparseable date: line {line[first]}: {values.name}={vals[first]!r}")
-    year = np.where(np.isnat(when), 2000, when.astype("datetime64[Y]").astype(np.int64) + 1970)
-    out_of_range = (year < 1900) | (year > 2100)
-    why[out_of_range] = REASON_DATE_RANGE
-    when[out_of_range] = np.datetime64("NaT")
-    return when, has_time, why
-
-
-def _strptime(
-    text: npt.NDArray[np.object_], forms: Sequence[str], *, prune: bool
-) -> tuple[TimeArray, npt.NDArray[np.int64]]:
-    """Parse each value with the first of ``forms`` that fits exactly.
-
-    Returns the datetimes (NaT where none fits) and the index of the format used (-1: none).
-    With ``prune``, a format is only tried on values of its shape (digits, separators, AM/PM),
-    which keeps a long format list cheap.
-    """
-    when = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
-    which = np.full(len(text), -1, dtype=np.int64)
-    todo = text != ""
-    shapes = text
-    if prune:
-        shape = pd.Series(text, dtype=str).str.replace(r"\d+", "9", regex=True)
-        shapes = shape.str.replace(r"\s+", " ", regex=True).str.upper().to_numpy(dtype=object)
-    for k, form in enumerate(forms):
-        if not todo.any():
-            break
-        candidates = todo
-        if prune:
-            rx = _format_shape(form)
-            fits = [v for v in pd.unique(shapes[todo]) if rx.fullmatch(v)]
-            if not fits:
-                continue
-            candidates = todo & np.isin(shapes, fits)
-        idx = np.flatnonzero(candidates)
-        got = pd.to_datetime(pd.Index(text[idx]), format=form, errors="coerce")
-        ok = ~np.asarray(got.isna())
-        when[idx[ok]] = got[ok].to_numpy().astype("datetime64[us]")
-        which[idx[ok]] = k
-        todo[idx[ok]] = False
-    return when, which
-
-
-@functools.lru_cache(maxsize=128)
-def _format_shape(form: str) -> re.Pattern[str]:
-    """The shape of values a built-in strptime format can match: numbers as "9"."""
-    parts = re.split(r"(%[a-zA-Z])", form)
-    rx = "".join(
-        "(?:AM|PM)" if p == "%p" else "9" if p.startswith("%") else re.escape(re.sub(r"\s+", " ", p))
-        for p in parts
-    )
-    return re.compile(rx.upper())
-
-
-def _impossible(value: str) -> bool:
-    """Whether ``value`` is shaped like a date whose day does not exist (2021-02-30)."""
-    m = re.match(_DATE_SHAPE, value)
-    if m is None:
-        return False
-    if m.group(1):
-        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    else:
-        month, day, year = int(m.group(4)), int(m.group(5)), int(m.group(6))
-        year += 2000 if year < 100 else 0
-    if not (1 <= month <= 12 and 1 <= day <= 31 and 1 <= year <= 9999):
-        return False
-    return day > calendar.monthrange(year, month)[1]
-
-
-def _parse_times(values: pd.Series, fmt: str | None) -> tuple[DeltaArray, BoolArray]:
-    """Time of day, and whether it was usable (HHMM digits like "2230" or "30" = 00:30)."""
-    text = values.str.strip()
-    if fmt in (None, "%H%M"):
-        padded = text.str.zfill(4)
-        text = text.where(~text.str.fullmatch(r"\d{1,4}"), padded.str[:2] + ":" + padded.str[2:])
-    vals = text.to_numpy(dtype=object)
-    clock, which = _strptime(vals, _TIME_FORMATS if fmt in (None, "%H%M") else [fmt], prune=False)
-    known = which >= 0
-    tod = np.where(known, clock - clock.astype("datetime64[D]"), np.timedelta64(0, "us"))
-    return tod.astype("timedelta64[us]"), known
 
 
 def _coordinates(raw: _Raw, col: dict[str, str]) -> tuple[FloatArray, FloatArray, npt.NDArray[np.object_]]:
