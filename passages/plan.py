@@ -427,7 +427,7 @@ def inspect_lines(scenario: Scenario) -> list[str]:
 
 def route_lines(scenario: Scenario, *, lat: float, lon: float, dest: str, window: str | None) -> list[str]:
     """What ``passages route`` prints: the recommended and the shortest route, with metrics."""
-    from passages import corridors, risk
+    from passages import risk, routes
 
     inputs = load_inputs(scenario)
     s = inputs.streets
@@ -450,7 +450,7 @@ def route_lines(scenario: Scenario, *, lat: float, lon: float, dest: str, window
     )
     params = routing_params(scenario, s)
     try:
-        cmp = corridors.compare_route(s, layers[w.name].risk, int(node[0]), int(target["node"]), params)
+        cmp = routes.compare_route(s, layers[w.name].risk, int(node[0]), int(target["node"]), params)
     except RoutingError:
         raise
     rec, sh = cmp.recommended, cmp.shortest
