@@ -63,7 +63,8 @@ def main() -> None:
         keys = list(runs[0][2])
         stages = ", ".join(f"{k} {statistics.median(r[2][k] for r in runs):.2f}" for k in keys)
         print(
-            f"{name:<6} {statistics.median(walls):>16.2f} {min(walls):>7.2f} {statistics.median(cpus):>7.2f}   {stages}"
+            f"{name:<6} {statistics.median(walls):>16.2f} {min(walls):>7.2f} "
+            f"{statistics.median(cpus):>7.2f}   {stages}"
         )
 
 
