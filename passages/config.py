@@ -281,6 +281,8 @@ class RoutingSpec:
         A corridor edge carries at least this percentile of the positive foot traffic. Default 80.
     corridor_min_share
         ... and at least this share of the busiest edge's traffic. Default 0.02.
+    corridor_min_length_m
+        Runs shorter than this are not corridors (their walkers still count), metres. Default 100.
     """
 
     walk_zone_m: float = _f(1600.0, "float", 100, 10000)
@@ -291,6 +293,7 @@ class RoutingSpec:
     origin_spacing_m: float = _f(0.0, "float", 0, 1000)
     corridor_percentile: float = _f(80.0, "float", 0, 100)
     corridor_min_share: float = _f(0.02, "float", 0, 1)
+    corridor_min_length_m: float = _f(100.0, "float", 0, 5000)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,8 +4,9 @@ Every origin within the walk zone of a destination walks the route that the λ s
 it (:mod:`passages.sweep`, on the trees of :mod:`passages.routing`); the weights flowing along the
 chosen routes give every edge's foot traffic. :func:`plan_corridors_windows` searches the λ = 0
 trees, which do not depend on risk, once for several windows. Destinations snapped to one node
-share their searches. Corridors are connected runs of the busiest edges. The public names of the
-routing engine, single routes and the sweep that callers of corridors use are re-exported here.
+share their searches. Corridors are connected runs of the busiest edges along one street, with the
+unnamed sidewalks and paths they touch. The public names of the routing engine, single routes and
+the sweep that callers of corridors use are re-exported here.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def main_routes(result: DestinationResult) -> IntArray:
 
 @dataclass(frozen=True, eq=False)
 class Corridor:
-    """A connected run of high-traffic edges.
+    """A connected run of high-traffic edges along one street, with the unnamed paths it touches.
 
     Attributes
     ----------
@@ -330,32 +331,121 @@ def _statuses(sweep: Sweep, in_zone: IntArray, closed: BoolArray, avoid: BoolArr
 def _corridors(
     streets: Streets, risk: FloatArray, traffic: FloatArray, params: RoutingParams
 ) -> tuple[Corridor, ...]:
-    """Connected runs of the edges carrying the most traffic."""
+    """Runs along one street of the edges carrying the most traffic, with their unnamed paths.
+
+    1. The selected edges carry at least ``corridor_percentile`` of the positive traffic and
+       ``corridor_min_share`` of the busiest edge's.
+    2. Selected edges with a street name are grouped by its first ``"; "``-joined part,
+       case-folded; each connected piece of a group (edges sharing a node) is one run.
+    3. Unnamed selected edges (sidewalks, footways, crossings) join the named runs their group
+       touches: each edge the run nearest along the group's edges, the busiest run (``traffic_m``,
+       then name, then smallest edge) at equal distance, so a sidewalk goes with its street and a
+       network of footways is shared out instead of making one run kilometres long. A group
+       touching no run is a run of its own.
+    4. Runs shorter than ``corridor_min_length_m`` are dropped (their edges keep their traffic).
+    5. Busiest ``traffic_m`` first; ties by name, then smallest edge.
+    """
     positive = traffic[traffic > 0]
     if not positive.size:
         return ()
     top = float(np.percentile(positive, params.corridor_percentile))
     sel = np.flatnonzero((traffic >= max(top, params.corridor_min_share * positive.max())) & (traffic > 0))
-    n = streets.n_nodes
-    graph = sparse.coo_array((np.ones(len(sel)), (streets.u[sel], streets.v[sel])), shape=(n, n))
-    comp = csgraph.connected_components(graph, directed=False)[1][streets.u[sel]]
-    order = np.argsort(comp, kind="stable")
+    length = streets.length_m[sel]
+    primary = [str(name).split("; ")[0].strip() for name in streets.name[sel].tolist()]
+    keys, group = np.unique([p.casefold() for p in primary], return_inverse=True)
+    group = group.astype(np.int64).ravel()
+    unnamed = keys[group] == ""
+    piece = _pieces(streets.u[sel].astype(np.int64), streets.v[sel].astype(np.int64), group)
+    order = np.argsort(piece, kind="stable")
+    pieces = np.split(order, np.flatnonzero(np.diff(piece[order])) + 1)  # positions in sel, ascending
+
+    def run_key(members: IntArray) -> tuple[float, str, int]:  # busiest first, then name, then edge
+        return (-wsum(traffic[sel[members]], length[members]), keys[group[members[0]]], int(sel[members[0]]))
+
+    runs = {int(piece[m[0]]): m for m in pieces if not unnamed[m[0]]}
+    rank = {p: run_key(members) for p, members in runs.items()}
+    name_of = {p: keys[group[members[0]]] for p, members in runs.items()}
+    owner, left = _share_paths(streets, sel[unnamed], {p: sel[m] for p, m in runs.items()}, rank)
+    at = np.flatnonzero(unnamed)
+    runs = {p: np.sort(np.concatenate([members, at[owner == p]])) for p, members in runs.items()}
+    alone = at[left][np.argsort(piece[at[left]], kind="stable")]  # unnamed paths touching no named run
+    for members in np.split(alone, np.flatnonzero(np.diff(piece[alone])) + 1) if alone.size else []:
+        runs[int(piece[members[0]])] = members
     found = []
-    for edges in np.split(sel[order], np.flatnonzero(np.diff(comp[order])) + 1):
-        length = streets.length_m[edges]
-        by_name: dict[str, float] = {}
-        for name, part_m in zip(streets.name[edges].tolist(), length.tolist(), strict=True):
-            for part in str(name).split("; "):
-                by_name[part] = by_name.get(part, 0.0) + part_m
-        names = tuple(k for k, _ in sorted(by_name.items(), key=lambda kv: (-kv[1], kv[0])) if k)
-        total = float(length.sum())
-        found.append((wsum(traffic[edges], length), edges, total, names, wsum(risk[edges], length) / total))
-    found.sort(key=lambda f: (-f[0], int(f[1][0])))
+    for p, members in runs.items():
+        edges = np.sort(sel[members])
+        edge_m = streets.length_m[edges]
+        total = float(edge_m.sum())
+        if total < params.corridor_min_length_m:
+            continue
+        key = (-wsum(traffic[edges], edge_m), name_of.get(p, ""), int(edges[0]))
+        names = _street_names(streets.name[edges].tolist(), edge_m.tolist(), first=key[1])
+        found.append((key, edges, total, names, wsum(risk[edges], edge_m) / total))
+    found.sort(key=lambda f: f[0])
     width = max(2, len(str(len(found))))
+    logger.debug("corridors: %d selected edges, %d runs, %d kept", len(sel), len(runs), len(found))
     return tuple(
-        Corridor(f"C{i + 1:0{width}d}", edges.astype(np.int64), total, traffic_m, names, risk_mean)
-        for i, (traffic_m, edges, total, names, risk_mean) in enumerate(found)
+        Corridor(f"C{i + 1:0{width}d}", edges.astype(np.int64), total, -key[0], names, risk_mean)
+        for i, (key, edges, total, names, risk_mean) in enumerate(found)
     )
+
+
+def _share_paths(
+    streets: Streets,
+    paths: IntArray,
+    runs: Mapping[int, IntArray],
+    rank: Mapping[int, tuple[float, str, int]],
+) -> tuple[IntArray, BoolArray]:
+    """The run each of the ``paths`` edges joins (nearest along ``paths``), and those joining none.
+
+    Returns the run key of each path edge (-1 for none) and the mask of the edges joining none.
+    """
+    node_run: dict[int, int] = {}
+    for p in sorted(runs, key=rank.__getitem__, reverse=True):  # the busiest run written last wins
+        for node in np.union1d(streets.u[runs[p]], streets.v[runs[p]]).tolist():
+            node_run[node] = p
+    owner = np.full(len(paths), -1, dtype=np.int64)
+    if not paths.size or not node_run:
+        return owner, owner < 0
+    cost = np.full(streets.n_edges, np.inf)
+    cost[paths] = streets.length_m[paths]
+    sources = np.array(sorted(node_run), dtype=np.int64)
+    dist, _, source = csgraph.dijkstra(
+        streets.csr(cost), directed=False, indices=sources, min_only=True, return_predecessors=True
+    )
+    run_at = np.full(streets.n_nodes, -1, dtype=np.int64)
+    run_at[sources] = [node_run[n] for n in sources.tolist()]
+    run_of = np.where(source >= 0, run_at[np.maximum(source, 0)], -1)  # each node's nearest run
+    order = {p: i for i, p in enumerate(sorted(runs, key=rank.__getitem__))}
+    for i, (a, b) in enumerate(zip(streets.u[paths].tolist(), streets.v[paths].tolist(), strict=True)):
+        ends = [(dist[n], order[int(run_of[n])], int(run_of[n])) for n in (a, b) if run_of[n] >= 0]
+        if ends:  # the nearer end's run; the busier one at equal distance
+            owner[i] = min(ends)[2]
+    return owner, owner < 0
+
+
+def _pieces(u: IntArray, v: IntArray, group: IntArray) -> IntArray:
+    """A label per edge for its connected piece, edges joining only edges of their own group."""
+    ends = np.stack([np.concatenate([group, group]), np.concatenate([u, v])], axis=1)
+    _, vertex = np.unique(ends, axis=0, return_inverse=True)
+    vertex = vertex.ravel()
+    a, b, n = vertex[: len(u)], vertex[len(u) :], int(vertex.max()) + 1 if vertex.size else 0
+    graph = sparse.coo_array((np.ones(len(u)), (a, b)), shape=(n, n))
+    labels: IntArray = csgraph.connected_components(graph, directed=False)[1].astype(np.int64)[a]
+    return labels
+
+
+def _street_names(names: list[str], lengths_m: list[float], *, first: str) -> tuple[str, ...]:
+    """Street names by length along a run, ``first`` (case-folded) leading; each as most often written."""
+    by_key: dict[str, dict[str, float]] = {}
+    for name, part_m in zip(names, lengths_m, strict=True):
+        for part in str(name).split("; "):
+            if part := part.strip():
+                spellings = by_key.setdefault(part.casefold(), {})
+                spellings[part] = spellings.get(part, 0.0) + part_m
+    total = {k: sum(s.values()) for k, s in by_key.items()}
+    order = sorted(by_key, key=lambda k: (k != first, -total[k], k))
+    return tuple(min(by_key[k].items(), key=lambda kv: (-kv[1], kv[0]))[0] for k in order)
 
 
 # --------------------------------------------------------------------------------------

@@ -269,6 +269,7 @@ def routing_params(scenario: Scenario, streets: Any) -> Any:
         avoid_areas=tuple(areas),
         corridor_percentile=spec.corridor_percentile,
         corridor_min_share=spec.corridor_min_share,
+        corridor_min_length_m=spec.corridor_min_length_m,
     )
 
 

@@ -90,6 +90,8 @@ class RoutingParams:
     corridor_percentile, corridor_min_share
         Corridor edges carry at least this percentile (0..100) of the positive traffic and
         this share (0..1) of the busiest edge's traffic.
+    corridor_min_length_m
+        Runs of corridor edges shorter than this are not corridors, metres (0..5000).
     """
 
     walk_zone_m: float = 1600.0
@@ -99,6 +101,7 @@ class RoutingParams:
     avoid_areas: tuple[shapely.Polygon | shapely.MultiPolygon, ...] = ()
     corridor_percentile: float = 80.0
     corridor_min_share: float = 0.02
+    corridor_min_length_m: float = 100.0
 
     def __post_init__(self) -> None:
         for name, lo, hi, unit in (
@@ -106,6 +109,7 @@ class RoutingParams:
             ("max_detour", 0.0, 2.0, "fraction of the shortest route"),
             ("corridor_percentile", 0.0, 100.0, "percent"),
             ("corridor_min_share", 0.0, 1.0, "share of the busiest edge"),
+            ("corridor_min_length_m", 0.0, 5000.0, "metres"),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:

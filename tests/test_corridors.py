@@ -12,7 +12,9 @@ import pytest
 import shapely
 
 from passages._errors import CRSError, InputError
+from passages.config import load_scenario
 from passages.corridors import (
+    Corridor,
     Router,
     RoutingParams,
     WindowCorridors,
@@ -20,7 +22,9 @@ from passages.corridors import (
     plan_corridors,
     usable_edges,
 )
+from passages.corridors import _corridors as corridors_of
 from passages.network import Streets, graph_from_streets, load_network, streets_from_arrays
+from passages.plan import plan
 from tests.conftest import DATA
 
 SAMPLE = DATA / "central-atlanta-filtered.osm.pbf"
@@ -191,6 +195,75 @@ def test_far_or_isolated_destinations_are_reported_not_crashed() -> None:
     assert result.destination_table()["origins_served"].tolist() == [0, 0]
 
 
+# ---- corridors along streets ----------------------------------------------------------
+#
+#                     (0,300)
+#                        |  Peachtree St (4 × 150 m, traffic 10; one edge "Peachtree St; Route 9")
+#  (-300,10)-(-150,10)   (0,150)
+#   |  sidewalk  |       |      \  diagonal footway (212 m, traffic 2): touches both streets
+#  (-300,0)--(-150,0)--(0,0)--(150,0)--(300,0) ..gap.. (450,0)--(600,0)     Edgewood Ave
+#                        |                    (traffic 5; the gap edge carries none; east piece 4)
+#                     (0,-150)
+#                        |
+#                     (0,-300)--(50,-300) Auburn Ave: a 50 m crumb (traffic 3)
+#
+#  and far off, an unnamed 120 m footway (traffic 1) touching no street.
+
+CROSSING_NODES = [
+    (0, -300), (0, -150), (0, 0), (0, 150), (0, 300),  # 0-4 Peachtree
+    (-300, 0), (-150, 0), (150, 0), (300, 0),  # 5-8 Edgewood (with 2)
+    (-300, 10), (-150, 10),  # 9-10 sidewalk
+    (450, 0), (600, 0),  # 11-12 Edgewood east
+    (50, -300),  # 13 Auburn
+    (2000, 2000), (2120, 2000),  # 14-15 a lone footway
+]  # fmt: skip
+CROSSING_EDGES = [  # (u, v, name, traffic)
+    (0, 1, "Peachtree St", 10.0), (1, 2, "Peachtree St", 10.0),
+    (2, 3, "Peachtree St; Route 9", 10.0), (3, 4, "Peachtree St", 10.0),  # 0-3
+    (5, 6, "Edgewood Ave", 5.0), (6, 2, "Edgewood Ave", 5.0),
+    (2, 7, "EDGEWOOD AVE", 5.0), (7, 8, "Edgewood Ave", 5.0),  # 4-7
+    (6, 10, "", 2.0), (10, 9, "", 2.0), (9, 5, "", 2.0),  # 8-10 the sidewalk
+    (3, 7, "", 2.0),  # 11 the diagonal
+    (8, 11, "Edgewood Ave", 0.0), (11, 12, "Edgewood Ave", 4.0),  # 12-13
+    (0, 13, "Auburn Ave", 3.0),  # 14 the crumb
+    (14, 15, "", 1.0),  # 15 the lone footway
+]  # fmt: skip
+
+
+def crossing_corridors(**params: Any) -> tuple[Corridor, ...]:
+    x, y = zip(*CROSSING_NODES, strict=True)
+    u, v, names, traffic = zip(*CROSSING_EDGES, strict=True)
+    streets = streets_from_arrays(x=x, y=y, edges=list(zip(u, v, strict=True)), names=names)
+    every_positive = RoutingParams(corridor_percentile=0.0, corridor_min_share=0.0, **params)
+    return corridors_of(streets, np.zeros(streets.n_edges), np.array(traffic), every_positive)
+
+
+def test_corridors_run_along_named_streets_with_their_sidewalks() -> None:
+    found = crossing_corridors()
+    assert [(c.corridor_id, c.streets) for c in found] == [
+        ("C01", ("Peachtree St", "Route 9")),  # the joined name groups by its first part
+        ("C02", ("Edgewood Ave",)),  # shown as mostly written, grouped case-folded
+        ("C03", ("Edgewood Ave",)),  # the east piece, not connected along Edgewood
+        ("C04", ()),  # unnamed paths touching no street
+    ]
+    peachtree, edgewood, east, lone = found
+    # the diagonal touches both streets and goes with the busier; the sidewalk with its street
+    assert peachtree.edges.tolist() == [0, 1, 2, 3, 11]
+    assert edgewood.edges.tolist() == [4, 5, 6, 7, 8, 9, 10]
+    assert east.edges.tolist() == [13] and lone.edges.tolist() == [15]
+    assert peachtree.length_m == pytest.approx(600 + 150 * np.sqrt(2))
+    assert peachtree.traffic_m == pytest.approx(6000 + 2 * 150 * np.sqrt(2))
+    assert edgewood.length_m == pytest.approx(770) and edgewood.traffic_m == pytest.approx(3340)
+    # the 50 m Auburn Ave crumb is no corridor; with no minimum length it is the smallest
+    assert all(14 not in c.edges for c in found)
+    every = crossing_corridors(corridor_min_length_m=0.0)
+    assert [c.streets for c in every][-2:] == [("Auburn Ave",), ()]
+    assert [c.corridor_id for c in every] == ["C01", "C02", "C03", "C04", "C05"]
+    assert [c.edges.tolist() for c in every[:4]] == [c.edges.tolist() for c in found[:3]] + [[14]]
+    # a minimum above the sidewalked Edgewood run leaves Peachtree only
+    assert [c.streets[0] for c in crossing_corridors(corridor_min_length_m=800.0)] == ["Peachtree St"]
+
+
 @pytest.mark.parametrize(
     ("field", "value", "accepted"),
     [
@@ -199,6 +272,8 @@ def test_far_or_isolated_destinations_are_reported_not_crashed() -> None:
         ("max_detour", -0.1, "0..2"),
         ("max_detour", 2.5, "0..2"),
         ("corridor_percentile", 120.0, "0..100"),
+        ("corridor_min_length_m", -1.0, "0..5000"),
+        ("corridor_min_length_m", 6000.0, "0..5000"),
         ("lambdas", (0.5, 1.0), "starting at 0"),
         ("lambdas", (0.0, 2.0, 1.0), "strictly increasing"),
         ("lambdas", (0.0, -1.0), "strictly increasing"),
@@ -386,7 +461,13 @@ def test_rail_stations_with_incident_risk(
     exposures = np.array([rows[f"λ={lam:g}"].exposure for lam in params.lambdas])
     assert (np.diff(exposures) <= 1e-9 * exposures[0]).all()  # more weight on risk, less exposure
     # corridors: busiest first, connected, above the threshold, named
-    assert result.corridors and result.corridors[0].corridor_id == "C01"
+    # numbered busiest first, zero-padded to the count: runs along streets are many more than the
+    # connected components of the old rule were, so the sample's ids have three digits (C001, …)
+    width = max(2, len(str(len(result.corridors))))
+    assert len(result.corridors) >= 100
+    assert [c.corridor_id for c in result.corridors] == [
+        f"C{i:0{width}d}" for i in range(1, len(result.corridors) + 1)
+    ]
     traffic_m = [c.traffic_m for c in result.corridors]
     assert traffic_m == sorted(traffic_m, reverse=True)
     positive = result.traffic[result.traffic > 0]
@@ -396,6 +477,10 @@ def test_rail_stations_with_incident_risk(
         assert c.length_m == pytest.approx(streets.length_m[c.edges].sum())
         assert 0.0 <= c.risk_mean <= 1.0
         assert nx.is_connected(nx.Graph(list(zip(streets.u[c.edges], streets.v[c.edges], strict=True))))
+        assert c.length_m >= params.corridor_min_length_m
+        # a run along one street: every named edge carries the corridor's (first) name
+        first = {str(n).split("; ")[0].casefold() for n in streets.name[c.edges].tolist()} - {""}
+        assert first == ({c.streets[0].casefold()} if first else set())
     assert any(c.streets for c in result.corridors)
     table = result.destination_table()
     assert len(table) == len(stations) and "routes_lambda_8" in table.columns
@@ -485,3 +570,20 @@ def test_rail_station_plan_is_the_plan_of_the_engine_before_the_split(
     total, walker_m = BEFORE_TRAFFIC[weights]
     assert result.traffic.sum() == pytest.approx(total, rel=1e-12)
     assert result.traffic @ streets.length_m == pytest.approx(walker_m, rel=1e-12)
+
+
+def test_sample_corridors_are_streets_not_downtown() -> None:
+    """The sample's morning corridors: street-long runs named after their street, not one blob.
+
+    Under the old rule (a connected component of the busiest edges) C01 was one 85 km blob
+    covering downtown.
+    """
+    sample = plan(load_scenario(DATA / "atlanta.toml"))
+    morning = next(w for w in sample.windows if w.window.name == "morning")
+    found = morning.corridors.corridors
+    assert len(found) > 20
+    assert max(c.length_m for c in found) < 10_000
+    assert all(c.streets for c in found[:10])  # the busiest corridors carry street names
+    assert len({c.streets[0] for c in found[:10]}) >= 8  # and are different streets
+    assert "Edgewood Avenue Northeast" in [c.streets[0] for c in found[:5]]
+    assert sum(c.length_m for c in found[:5]) < 20_000
