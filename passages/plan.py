@@ -429,6 +429,7 @@ def inspect_lines(scenario: Scenario) -> list[str]:
 def route_lines(scenario: Scenario, *, lat: float, lon: float, dest: str, window: str | None) -> list[str]:
     """What ``passages route`` prints: the recommended and the shortest route, with metrics."""
     from passages import risk, routes
+    from passages.coverage import post_names
 
     inputs = load_inputs(scenario)
     s = inputs.streets
@@ -456,7 +457,7 @@ def route_lines(scenario: Scenario, *, lat: float, lon: float, dest: str, window
         raise
     rec, sh = cmp.recommended, cmp.shortest
     lines = [
-        f"from {lat:.5f},{lon:.5f} (near {s.intersection_name(int(node[0]))}) to {target['name']} "
+        f"from {lat:.5f},{lon:.5f} ({post_names(s, node[:1])[0]}) to {target['name']} "
         f"[{target['kind']}], window {w.name} ({w.label})",
         f"recommended: {rec.length_m:,.0f} m, risk exposure {rec.exposure:,.1f} (λ={cmp.lambda_used:g})",
         f"  {rec.directions}",
