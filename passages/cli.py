@@ -137,7 +137,7 @@ def _run(args: argparse.Namespace, progress: _Progress) -> int:
         if out is None and args.command == "demo":
             out = Path.cwd() / "maps" / "demo"
         result = planmod.plan(scenario, progress=progress, cache=not getattr(args, "no_cache", False))
-        folder = planmod.write_plan(result, out)
+        folder = planmod.write_plan(result, out, progress=progress)
         for line in report.summary_lines(result, folder):
             print(line)
         return 0

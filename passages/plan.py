@@ -494,13 +494,22 @@ def default_output(scenario: Scenario) -> Path:
     return scenario.output_dir if scenario.output_dir is not None else Path.cwd() / "maps" / scenario.name
 
 
-def write_plan(result: Plan, out: str | Path | None = None) -> Path:
+def write_plan(result: Plan, out: str | Path | None = None, *, progress: Progress | None = None) -> Path:
     """Write every output of ``result`` into ``out``, replacing a previous plan there all at once.
 
     The files are first written into a temporary folder beside ``out``; only when all of them
     are complete is it swapped in for the previous plan, so an interrupted run leaves the
     previous plan intact and a plan never half-overwrites another. A folder that exists and
     is not a passages plan (no report.json) and not empty is refused.
+
+    Parameters
+    ----------
+    result
+        From :func:`plan`.
+    out
+        The plan folder; default :func:`default_output`.
+    progress
+        Called as ``progress(stage, index, total)`` after each group of files.
 
     Returns
     -------
@@ -532,11 +541,11 @@ def write_plan(result: Plan, out: str | Path | None = None) -> Path:
     t0 = time.perf_counter()
     timings = dict(result.timings)
     try:
-        with _timed(timings, "write_map"):
+        with _timed(timings, "write_map", progress, 1):
             webmap.write_webmap(result, tmp / "map.html", tiles=result.scenario.maps.tiles)
-        with _timed(timings, "write_print"):
+        with _timed(timings, "write_print", progress, 2):
             printmap.write_print_pages(result, tmp / "print", paper=result.scenario.maps.paper)
-        with _timed(timings, "write_files"):
+        with _timed(timings, "write_files", progress, 3):
             export.write_plan_gpkg(result, tmp / "plan.gpkg")
             entries = [e for wp in result.windows for e in wp.schedule]
             export.write_schedule_csv(entries, tmp / "schedule.csv")
@@ -586,7 +595,11 @@ def _isnat(value: Any) -> bool:
 
 
 @contextmanager
-def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+def _timed(
+    timings: dict[str, float], name: str, progress: Progress | None = None, index: int = 0
+) -> Iterator[None]:
     t0 = time.perf_counter()
     yield
     timings[name] = round(time.perf_counter() - t0, 4)
+    if progress is not None:
+        progress(name.replace("_", " "), index, 3)
