@@ -30,15 +30,19 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from passages._errors import CRSError, InputError
 from passages._validate import LoadReport
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DELIMITERS",
     "Decoded",
     "Table",
+    "decimal_points",
     "decode",
     "find_column",
     "number",
@@ -131,6 +135,11 @@ class Table:
         rows = [r for r, k in zip(self.rows, pick, strict=True) if k]
         return replace(self, rows=rows, lines=[n for n, k in zip(self.lines, pick, strict=True) if k])
 
+    @property
+    def decimal_comma(self) -> bool:
+        """Whether numbers may be written with a decimal comma ("33,749"): not comma-delimited."""
+        return self.delimiter in (";", "\t", "|")
+
     def points(self, report: LoadReport, lat: int, lon: int) -> list[Any]:
         """A Point per row from latitude / longitude columns; None where dropped (counted).
 
@@ -141,7 +150,7 @@ class Table:
         import shapely
 
         cols = f"`{self.header[lat]}`/`{self.header[lon]}`"
-        comma = self.delimiter in (";", "\t", "|")
+        comma = self.decimal_comma
         out: list[Any] = []
         for line, a, o in zip(self.lines, self.values(lat), self.values(lon), strict=True):
             y, x = number(a, decimal_comma=comma), number(o, decimal_comma=comma)
@@ -156,6 +165,13 @@ class Table:
                 report.drop(reason, line)
             out.append(None if reason else shapely.Point(x, y))
         return out
+
+
+def decimal_points(values: pd.Series) -> pd.Series:
+    """``values`` with a decimal comma ("33,749") written as a point; other text unchanged."""
+    return values.where(
+        ~values.str.fullmatch(_DECIMAL_COMMA.pattern), values.str.replace(",", ".", regex=False)
+    )
 
 
 def number(text: str, *, decimal_comma: bool = False) -> float:

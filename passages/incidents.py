@@ -23,7 +23,7 @@ import pandas as pd
 
 from passages import _dates
 from passages._errors import InputError
-from passages._tables import Table, find_column, read_layer, read_table
+from passages._tables import Table, decimal_points, find_column, read_layer, read_table
 from passages._validate import Loaded, LoadReport, existing_file
 
 __all__ = [
@@ -178,6 +178,7 @@ class _Raw:
     duplicate: BoolArray  # the same as an earlier row in every field (and geometry)
     lonlat: tuple[FloatArray, FloatArray] | None = None  # from point geometries
     geom_reason: npt.NDArray[np.object_] | None = None  # "" where the geometry is a point
+    decimal_comma: bool = False  # coordinates may read "33,749" (a table not delimited by commas)
 
 
 def load_incidents(
@@ -252,9 +253,10 @@ def load_incidents(
     rank = ids[live].groupby(ids[live]).cumcount()
     repeats = rank[rank > 0]
     if len(repeats):
+        repeated = ids.loc[repeats.index].nunique()  # before the suffix: an id may hold "#"
         ids.loc[repeats.index] = ids.loc[repeats.index] + "#" + (repeats + 1).astype(str)
         report.note(
-            f"{ids.loc[repeats.index].str.split('#').str[0].nunique():,} incident ids appear on "
+            f"{repeated:,} incident ids appear on "
             "more than one row (one report, several offences): all rows kept, later ones "
             "suffixed #2, #3, ..."
         )
@@ -406,7 +408,7 @@ def _read(p: Path, report: LoadReport) -> _Raw:
     if not fits.any():
         raise InputError(f"{p}: all {report.rows_read:,} rows were dropped: {REASON_MALFORMED}")
     frame = pd.DataFrame([r for r, ok in zip(t.rows, fits, strict=True) if ok], columns=t.header, dtype=str)
-    return _Raw(frame, lines[fits], frame.duplicated().to_numpy())
+    return _Raw(frame, lines[fits], frame.duplicated().to_numpy(), decimal_comma=t.decimal_comma)
 
 
 def _layer_rows(t: Table) -> _Raw:
@@ -492,6 +494,8 @@ def _coordinates(raw: _Raw, col: dict[str, str]) -> tuple[FloatArray, FloatArray
         return raw.lonlat[1].copy(), raw.lonlat[0].copy(), raw.geom_reason
     lat_text = raw.frame[col["lat"]].str.strip()
     lon_text = raw.frame[col["lon"]].str.strip()
+    if raw.decimal_comma:  # as passages._tables.Table.points reads them
+        lat_text, lon_text = decimal_points(lat_text), decimal_points(lon_text)
     lat = pd.to_numeric(lat_text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     lon = pd.to_numeric(lon_text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     missing = (

@@ -71,7 +71,7 @@ def load_origins(
     iw = t.col(weight_column, ("weight",), "weight_column")
     kept: list[tuple[int, float, Any]] = []
     for g, line, text in zip(geoms, t.lines, t.values(iw, "1"), strict=True):
-        w = number(text)
+        w = number(text, decimal_comma=t.decimal_comma)
         if g is not None and not (math.isfinite(w) and w >= 0):
             bad = "negative" if w < 0 else "missing or not a number"
             report.drop(f"`{t.header[iw or 0]}` (weight) is {bad}", line)

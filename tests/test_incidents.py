@@ -645,3 +645,35 @@ def test_loader_never_raises_other_errors_and_accounts_for_every_row(
     assert df.geometry.y.between(-90, 90).all()
     assert df.geometry.x.between(-180, 180).all()
     assert (df.geometry.x != 0).all()
+
+
+def test_decimal_comma_coordinates_in_a_semicolon_file(tmp_path: Path) -> None:
+    """A European-locale export ("33,749" in a ;-delimited file) reads as places/origins read it."""
+    f = tmp_path / "eu.csv"
+    f.write_text(
+        "case_number;latitude;longitude;occurred_on;occurred_time;offense_type\n"
+        "A;33,749;-84,388;2021-01-05;2230;ROBBERY\n"
+        "B;33.75;-84.39;2021-01-06;2230;ROBBERY\n"
+        "C;1,234,5;-84,388;2021-01-07;2230;ROBBERY\n",
+        encoding="utf-8",
+    )
+    loaded = load_incidents(f, adapter="generic", mapping=SYNTHETIC_MAPPING)
+    df = loaded.data.set_index("incident_id")
+    assert df.loc["A"].geometry.coords[0] == (-84.388, 33.749)
+    assert dict(loaded.report.dropped) == {"non-numeric coordinates": 1}
+    assert loaded.report.examples["non-numeric coordinates"] == [4]
+
+
+def test_repeated_ids_holding_a_hash_are_counted_once(tmp_path: Path) -> None:
+    f = tmp_path / "hash.csv"
+    f.write_text(
+        "case_number,latitude,longitude,occurred_on,occurred_time,offense_type\n"
+        "R#1,33.75,-84.39,2021-01-05,2230,ROBBERY\n"
+        "R#1,33.75,-84.39,2021-01-05,2230,BURGLARY\n"
+        "R#2,33.75,-84.39,2021-01-05,2230,ROBBERY\n"
+        "R#2,33.75,-84.39,2021-01-05,2230,BURGLARY\n",
+        encoding="utf-8",
+    )
+    loaded = load_incidents(f, adapter="generic", mapping=SYNTHETIC_MAPPING)
+    assert sorted(loaded.data["incident_id"]) == ["R#1", "R#1#2", "R#2", "R#2#2"]
+    assert any(n.startswith("2 incident ids appear on more than one row") for n in loaded.report.notes)

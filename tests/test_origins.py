@@ -79,3 +79,12 @@ def test_origin_errors(streets: Streets) -> None:
         load_origins(GOOD / "origins_synthetic.csv", fmt="gtfs")
     with pytest.raises(InputError, match="'pop'"):
         load_origins(GOOD / "origins_synthetic.csv", fmt="csv", weight_column="pop")
+
+
+def test_decimal_comma_weights_in_a_semicolon_file(tmp_path: Path) -> None:
+    """Weights are read like the coordinates beside them: "45,5" in a ;-delimited file is 45.5."""
+    f = tmp_path / "eu.csv"
+    f.write_text("lat;lon;weight\n33,749;-84,388;45,5\n33,75;-84,39;12\n", encoding="utf-8")
+    loaded = load_origins(f, fmt="csv")
+    assert list(loaded.data["weight"]) == [45.5, 12.0]
+    assert not loaded.report.dropped

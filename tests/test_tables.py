@@ -12,7 +12,16 @@ import pytest
 import shapely
 
 from passages._errors import CRSError, InputError
-from passages._tables import Table, decode, find_column, read_layer, read_table, records, sniff_delimiter
+from passages._tables import (
+    Table,
+    decimal_points,
+    decode,
+    find_column,
+    read_layer,
+    read_table,
+    records,
+    sniff_delimiter,
+)
 from passages._validate import LoadReport
 from tests.conftest import BAD, DATA
 
@@ -217,6 +226,15 @@ def test_points_from_coordinate_columns(tmp_path: Path) -> None:
     }
     comma = Table(Path("c.csv"), ["lat", "lon"], [["33,749", "-84,388"]], [2], delimiter=",")
     assert comma.points(_report(), 0, 1) == [None]  # a decimal comma only where commas do not delimit
+
+
+def test_decimal_points_rewrites_only_decimal_commas() -> None:
+    import pandas as pd
+
+    got = decimal_points(pd.Series(["33,749", "-84,388", "33.75", "1,234,5", "", "a,b"]))
+    assert got.tolist() == ["33.749", "-84.388", "33.75", "1,234,5", "", "a,b"]
+    assert Table(Path("s.csv"), [], [], [], delimiter=";").decimal_comma
+    assert not Table(Path("c.csv"), [], [], [], delimiter=",").decimal_comma
 
 
 # ---- ZIP members ---------------------------------------------------------------------------------
