@@ -428,7 +428,13 @@ def _risk_layers(
             raise InputError(f"risk: {name}={value} is not accepted; accepted: > 0 (metres; inf = off)")
     if pyproj.CRS.from_user_input(streets.crs).is_geographic:
         raise CRSError(f"risk: the network is in geographic coordinates ({streets.crs}); project it first")
-    xy = np.asarray(incident_xy, dtype=np.float64).reshape(-1, 2)
+    xy = np.asarray(incident_xy, dtype=np.float64)
+    if xy.size == 0:
+        xy = xy.reshape(0, 2)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise InputError(
+            f"risk: incident coordinates have shape {xy.shape}; expected (k, 2), one (x, y) per row"
+        )
     k, n_layers = weights.shape
     if k != len(xy):
         raise InputError(f"risk: {k} weights for {len(xy)} incidents; give one weight per incident")

@@ -122,10 +122,13 @@ def schedule(
     streets
         The network, for walking times along streets; without it straight lines × 1.3.
     """
-    lo, hi = (int(x) for x in dwell_min)
+    try:
+        lo, hi = (int(x) for x in dwell_min)
+    except (TypeError, ValueError):
+        lo, hi = 0, 0
     if not 0 < lo <= hi:
         raise InputError(
-            f"dwell_min={tuple(dwell_min)!r}; accepted: (shortest, longest) minutes, 0 < shortest ≤ longest"
+            f"dwell_min={dwell_min!r}; accepted: (shortest, longest) minutes, 0 < shortest ≤ longest"
         )
     if revisit_max_min <= 0:
         raise InputError(f"revisit_max_min={revisit_max_min!r}; accepted: minutes > 0")

@@ -241,6 +241,10 @@ def test_other_bad_inputs_are_refused() -> None:
         edge_risk(streets, [[0.0, 0.0]], [-1.0])
     with pytest.raises(InputError, match="2 weights for 1 incidents"):
         edge_risk(streets, [[0.0, 0.0]], [1.0, 1.0])
+    # (x, y, z) rows were once reshaped into twice as many (x, y) points, or crashed unreshaped
+    for xy in ([[0.0, 0.0, 0.0], [1.0, 1.0, 0.0]], [[0.0, 0.0, 0.0]]):
+        with pytest.raises(InputError, match=r"expected \(k, 2\)"):
+            edge_risk(streets, xy, [1.0] * len(xy))
 
 
 # --------------------------------------------------------------------------------------

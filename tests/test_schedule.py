@@ -84,6 +84,9 @@ def test_schedule_edge_cases() -> None:
     assert len(none) == 0 and "0 officers" in none.warnings[0]
     with pytest.raises(InputError, match="dwell_min"):
         schedule(plan, Window(), officers=2, dwell_min=(20, 10))
+    for bad in ((10,), 15, ("ten", "sixteen")):  # one message, not an unpacking traceback
+        with pytest.raises(InputError, match="dwell_min"):
+            schedule(plan, Window(), officers=2, dwell_min=bad)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="window is empty"):
         schedule(plan, Window(start=time(7, 0), end=time(7, 0)), officers=2)
 
