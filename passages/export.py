@@ -310,7 +310,7 @@ _GPKG_FIXED_DATE = "2000-01-01T00:00:00Z"
 
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``data`` as indented UTF-8 JSON with sorted-as-given keys, atomically."""
+    """Write ``data`` as indented UTF-8 JSON, keys in the order given, atomically."""
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     return write_text(path, text)
 
@@ -325,7 +325,6 @@ def plan_layers(plan: Any) -> dict[str, Any]:
     ``destinations`` and ``posts`` (one row per post and window, with its schedule summary).
     """
     import geopandas as gpd
-    import pandas as pd
 
     s = plan.streets
     k = plan.scenario.risk.min_support
@@ -390,22 +389,21 @@ def plan_layers(plan: Any) -> dict[str, Any]:
     keep = [c for c in ("place_id", "kind", "subkind", "name", "node", "snap_m") if c in dests.columns]
     layers = {
         "risk": risk,
-        "corridors": gpd.GeoDataFrame(
-            pd.DataFrame(corridor_rows, columns=_cols(corridor_rows)), geometry="geometry", crs=s.crs
-        ),
-        "routes": gpd.GeoDataFrame(
-            pd.DataFrame(route_rows, columns=_cols(route_rows)), geometry="geometry", crs=s.crs
-        ),
+        "corridors": _layer(corridor_rows, s.crs),
+        "routes": _layer(route_rows, s.crs),
         "destinations": gpd.GeoDataFrame(dests[[*keep, "geometry"]], geometry="geometry", crs=s.crs),
-        "posts": gpd.GeoDataFrame(
-            pd.DataFrame(post_rows, columns=_cols(post_rows)), geometry="geometry", crs=s.crs
-        ),
+        "posts": _layer(post_rows, s.crs),
     }
     return layers
 
 
-def _cols(rows: list[dict[str, Any]]) -> list[str] | None:
-    return list(rows[0]) if rows else None
+def _layer(rows: list[dict[str, Any]], crs: Any) -> Any:
+    """Rows (each with a ``geometry``) as a GeoDataFrame; an empty one when there are none."""
+    import geopandas as gpd
+
+    if not rows:
+        return gpd.GeoDataFrame(geometry=[], crs=crs)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
 
 
 def write_plan_gpkg(plan: Any, path: str | os.PathLike[str]) -> Path:

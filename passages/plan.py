@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from passages._errors import InputError, RoutingError
+from passages._errors import InputError
 from passages._validate import LoadReport
 from passages.config import Scenario, TimeWindow
 
@@ -273,6 +273,22 @@ def routing_params(scenario: Scenario, streets: Any) -> Any:
     )
 
 
+def window_risk(scenario: Scenario, streets: Any, incidents: Any, windows: Sequence[TimeWindow]) -> Any:
+    """``passages.risk.window_risk`` with the scenario's risk and incident settings."""
+    from passages import risk
+
+    spec = scenario.incidents
+    return risk.window_risk(
+        streets,
+        incidents,
+        windows,
+        bandwidth_m=scenario.risk.bandwidth_m,
+        method=scenario.risk.method,
+        lookback_days=spec.lookback_days if spec else 0,
+        decay_half_life_days=spec.decay_half_life_days if spec else 0.0,
+    )
+
+
 def served_destinations(dests: Any, window: TimeWindow) -> Any:
     """The destinations whose kind the window serves (all when ``window.kinds`` is empty)."""
     if not window.kinds:
@@ -296,21 +312,13 @@ def plan(scenario: Scenario, *, progress: Progress | None = None, cache: bool = 
     cache
         Reuse the cached walk network when the file has not changed.
     """
-    from passages import corridors, deployment, risk, schedule
+    from passages import corridors, deployment, schedule
 
     st = _Stages(progress, PLAN_STAGES)
     inputs = load_inputs(scenario, cache=cache, stages=st)
     streets = inputs.streets
     with st.stage("risk"):
-        layers = risk.window_risk(
-            streets,
-            inputs.incidents,
-            scenario.windows,
-            bandwidth_m=scenario.risk.bandwidth_m,
-            method=scenario.risk.method,
-            lookback_days=scenario.incidents.lookback_days if scenario.incidents else 0,
-            decay_half_life_days=scenario.incidents.decay_half_life_days if scenario.incidents else 0.0,
-        )
+        layers = window_risk(scenario, streets, inputs.incidents, scenario.windows)
     params = routing_params(scenario, streets)
     with st.stage("corridors"):
         results = corridors.plan_corridors_windows(
@@ -428,7 +436,7 @@ def inspect_lines(scenario: Scenario) -> list[str]:
 
 def route_lines(scenario: Scenario, *, lat: float, lon: float, dest: str, window: str | None) -> list[str]:
     """What ``passages route`` prints: the recommended and the shortest route, with metrics."""
-    from passages import risk, routes
+    from passages import routes
     from passages.coverage import post_names
 
     inputs = load_inputs(scenario)
@@ -447,14 +455,9 @@ def route_lines(scenario: Scenario, *, lat: float, lon: float, dest: str, window
         raise InputError(
             f"--from {lat},{lon}: {dist[0]:,.0f} m from the nearest walkable street (at most 500 m)"
         )
-    layers = risk.window_risk(
-        s, inputs.incidents, [w], bandwidth_m=scenario.risk.bandwidth_m, method=scenario.risk.method
-    )
+    layers = window_risk(scenario, s, inputs.incidents, [w])
     params = routing_params(scenario, s)
-    try:
-        cmp = routes.compare_route(s, layers[w.name].risk, int(node[0]), int(target["node"]), params)
-    except RoutingError:
-        raise
+    cmp = routes.compare_route(s, layers[w.name].risk, int(node[0]), int(target["node"]), params)
     rec, sh = cmp.recommended, cmp.shortest
     lines = [
         f"from {lat:.5f},{lon:.5f} ({post_names(s, node[:1])[0]}) to {target['name']} "
@@ -540,6 +543,7 @@ def write_plan(result: Plan, out: str | Path | None = None, *, progress: Progres
         raise OutputError(f"cannot write to {folder.parent}: {exc.strerror or exc}") from exc
     t0 = time.perf_counter()
     timings = dict(result.timings)
+    old: Path | None = None
     try:
         with _timed(timings, "write_map", progress, 1):
             webmap.write_webmap(result, tmp / "map.html", tiles=result.scenario.maps.tiles)
@@ -560,13 +564,19 @@ def write_plan(result: Plan, out: str | Path | None = None, *, progress: Progres
             export.write_json(data, tmp / "report.json")
         timings["write_total"] = round(time.perf_counter() - t0, 4)
         export.write_json({"seconds": timings}, tmp / "timings.json")
-        old = None
         if folder.exists():
             old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
             folder.replace(old / folder.name)
-        tmp.replace(folder)
+        try:
+            tmp.replace(folder)
+        except BaseException:
+            if old is not None:  # put the previous plan back
+                (old / folder.name).replace(folder)
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not (old / folder.name).exists():
+            old.rmdir()  # empty: the previous plan is back in place
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

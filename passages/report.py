@@ -10,7 +10,6 @@ import importlib.metadata
 import math
 import platform
 from collections.abc import Iterable
-from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from passages import __version__
 from passages.config import Scenario, TimeWindow, scenario_to_dict
+from passages.mapstyle import clock
 
 #: packages whose versions go into report.json
 DEPENDENCIES = (
@@ -63,10 +63,6 @@ def versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def clock(t: time) -> str:
-    return t.strftime("%H:%M")
 
 
 def window_hours(w: TimeWindow) -> float:
@@ -193,7 +189,7 @@ def window_summary(wp: Any, streets: Any) -> dict[str, Any]:
 
 
 def report_dict(plan: Any) -> dict[str, Any]:
-    """Everything report.json holds (see docs/report.md)."""
+    """Everything report.json holds (see docs/report.schema.json)."""
     s = plan.streets
     dests = plan.destinations
     inc = plan.incidents
@@ -271,7 +267,7 @@ def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
         out = {}
         for i, v in enumerate(d):
-            label = v.get("name", i) if isinstance(v, dict) else i
+            label = v.get("name", i)
             out.update(_flat(v, f"{prefix}[{label}]"))
         return out
     return {prefix: d}
@@ -322,7 +318,7 @@ def compare_text(a: Any, b: Any) -> list[str]:
     lines = [f"A = {a.scenario.source or a.scenario.name}", f"B = {b.scenario.source or b.scenario.name}"]
     changes = scenario_changes(a.scenario, b.scenario)
     lines.append("scenario changes:" if changes else "scenario changes: none")
-    lines.extend(f"  {c}" for c in changes if not c.startswith(("source", "base_dir")))
+    lines.extend(f"  {c}" for c in changes)
     header = (
         f"{'window':<12} {'':>2} {'officers':>8} {'posts':>5} {'covered':>8} {'corridor m':>11} "
         f"{'route m/off-h':>13} {'risk -%':>7}"

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,65 @@ def test_gpkg_risk_is_suppressed_where_few_incidents_support_it(demo: Path) -> N
     assert (support < k).any() and (support >= k).any()
     shown = risk["morning_risk"].notna().to_numpy()
     assert (shown == (support >= k)).all()
+
+
+def _one_window(officers: int = 6) -> Any:
+    scenario = load_scenario(SCENARIO)
+    return scenario.replace(windows=(replace(scenario.windows[0], officers=officers),))
+
+
+def test_a_plan_without_officers_is_written_without_a_posts_layer(tmp_path: Path) -> None:
+    import pyogrio
+
+    result = plan.plan(_one_window(officers=0))
+    assert len(result.windows[0].posts.posts) == 0
+    folder = plan.write_plan(result, tmp_path / "plan")
+    layers = {name for name, _ in pyogrio.list_layers(folder / "plan.gpkg")}
+    assert "posts" not in layers and {"risk", "corridors", "routes"} <= layers
+    assert (folder / "schedule.csv").read_text().count("\n") == 1  # the header only
+
+
+def test_a_failed_final_swap_puts_the_previous_plan_back(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "plan"
+    shutil.copytree(demo, target)
+    before = _digests(target)
+    result = plan.plan(_one_window())
+    real_replace = Path.replace
+
+    def fail_on_swap(self: Path, dest: Any) -> Path:
+        if self.name.startswith(".plan.tmp-"):
+            raise OSError(28, "No space left on device")
+        return real_replace(self, dest)
+
+    monkeypatch.setattr(Path, "replace", fail_on_swap)
+    with pytest.raises(OSError, match="No space left"):
+        plan.write_plan(result, target)
+    monkeypatch.undo()
+    assert _digests(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan"]
+
+
+def test_route_weighs_incidents_as_the_plan_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from passages import risk
+
+    scenario = _one_window()
+    assert scenario.incidents is not None
+    scenario = scenario.replace(
+        incidents=replace(scenario.incidents, lookback_days=365, decay_half_life_days=90.0)
+    )
+    seen: list[dict[str, Any]] = []
+    real = risk.window_risk
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(risk, "window_risk", spy)
+    plan.route_lines(scenario, lat=33.7603, lon=-84.3937, dest="FIVE POINTS STATION", window=None)
+    plan.plan(scenario)
+    assert len(seen) == 2
+    route_kwargs, plan_kwargs = seen
+    assert route_kwargs == plan_kwargs
+    assert route_kwargs["lookback_days"] == 365 and route_kwargs["decay_half_life_days"] == 90.0
