@@ -573,10 +573,15 @@ def write_plan(result: Plan, out: str | Path | None = None, *, progress: Progres
             if old is not None:  # put the previous plan back
                 (old / folder.name).replace(folder)
             raise
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None and not (old / folder.name).exists():
             old.rmdir()  # empty: the previous plan is back in place
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            # a full disk or a folder made read-only mid-run: the user's to fix, not a bug
+            raise OutputError(
+                f"cannot write the plan to {folder}: {exc.strerror or exc}; the previous plan is unchanged"
+            ) from exc
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

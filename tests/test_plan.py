@@ -286,3 +286,21 @@ def test_route_weighs_incidents_as_the_plan_does(monkeypatch: pytest.MonkeyPatch
     route_kwargs, plan_kwargs = seen
     assert route_kwargs == plan_kwargs
     assert route_kwargs["lookback_days"] == 365 and route_kwargs["decay_half_life_days"] == 90.0
+
+
+def test_a_disk_error_while_writing_is_one_line_and_exit_2(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "plan"
+    shutil.copytree(demo, target)
+    before = _digests(target)
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export, "write_schedule_csv", full)
+    assert cli.main(["-q", "demo", "--out", str(target)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "No space left on device" in err and "previous plan is unchanged" in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert _digests(target) == before
