@@ -439,9 +439,13 @@ def _resolve(
     user = ColumnMapping.from_value(mapping)
     found = f"columns found: {', '.join(columns) or '(none)'}"
     if adapter == "auto":
-        named = set(columns)
-        # an adapter is recognised by its id and category columns
-        adapter = next((a for a, m in _ADAPTERS.items() if {m.id, m.category} <= named), "")
+        named = {c.casefold() for c in columns}
+        # an adapter is recognised by its id and category columns (in any letter case, as the
+        # columns are looked up afterwards)
+        adapter = next(
+            (a for a, m in _ADAPTERS.items() if {str(m.id).casefold(), str(m.category).casefold()} <= named),
+            "",
+        )
         if adapter:
             report.note(f"schema detected from the columns: {adapter}")
         elif mapping is None:

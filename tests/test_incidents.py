@@ -677,3 +677,13 @@ def test_repeated_ids_holding_a_hash_are_counted_once(tmp_path: Path) -> None:
     loaded = load_incidents(f, adapter="generic", mapping=SYNTHETIC_MAPPING)
     assert sorted(loaded.data["incident_id"]) == ["R#1", "R#1#2", "R#2", "R#2#2"]
     assert any(n.startswith("2 incident ids appear on more than one row") for n in loaded.report.notes)
+
+
+def test_auto_detects_an_adapter_whatever_the_header_case(tmp_path: Path) -> None:
+    lines = shared("los_angeles", "lapd_crime_2020_citywide_sample.csv").read_text().splitlines(keepends=True)
+    lower = tmp_path / "lapd_lowercase_headers.csv"
+    lower.write_text(lines[0].lower() + "".join(lines[1:30]))
+    loaded = load_incidents(lower)
+    assert "schema detected from the columns: lapd" in loaded.report.notes
+    assert loaded.report.rows_read == 29
+    assert loaded.report.kept > 0
