@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-import pyproj
-import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from passages.streets import Streets
+from passages.streets import Streets, streets_from_arrays
 
 SPACING_M = 80.0
 JITTER_M = 10.0
@@ -65,21 +63,7 @@ def make_synthetic_network(n_nodes: int, *, seed: int = 0) -> Streets:
     new_index = np.cumsum(keep_node) - 1
     edges = edges[keep_node[edges[:, 0]]]
     x, y = x[keep_node], y[keep_node]
-    lo, hi = new_index[edges.min(axis=1)], new_index[edges.max(axis=1)]
-    ends = np.stack([np.column_stack([x[lo], y[lo]]), np.column_stack([x[hi], y[hi]])], axis=1)
-    m = len(lo)
-    return Streets(
-        crs=pyproj.CRS.from_user_input(CRS),
-        node_id=np.arange(len(x), dtype=np.int64),
-        x=x,
-        y=y,
-        u=lo.astype(np.int32),
-        v=hi.astype(np.int32),
-        length_m=np.hypot(x[hi] - x[lo], y[hi] - y[lo]),
-        name=np.full(m, "", dtype=object),
-        highway=np.full(m, "residential", dtype=object),
-        geometry=np.asarray(shapely.linestrings(ends), dtype=object),
-    )
+    return streets_from_arrays(x=x, y=y, edges=new_index[edges], crs=CRS)
 
 
 def synthetic_incidents(

@@ -440,16 +440,17 @@ def streets_from_arrays(
     names: Sequence[str] | None = None,
     crs: str = "EPSG:32616",
 ) -> Streets:
-    """Build a small Streets from node coordinates and straight edges (for synthetic tests).
+    """Build a Streets from node coordinates and straight edges (synthetic tests and benchmarks).
 
-    Edge lengths are the straight-line distances between the nodes.
+    Edge lengths are the straight-line distances between the nodes; the geometry is built in one
+    vectorised call, so this serves networks of hundreds of thousands of edges too.
     """
     xa = np.asarray(x, dtype=np.float64)
     ya = np.asarray(y, dtype=np.float64)
     uv = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     lo, hi = uv.min(axis=1), uv.max(axis=1)
-    geoms = np.empty(len(uv), dtype=object)
-    geoms[:] = [shapely.LineString([(xa[a], ya[a]), (xa[b], ya[b])]) for a, b in zip(lo, hi, strict=True)]
+    ends = np.stack([np.column_stack([xa[lo], ya[lo]]), np.column_stack([xa[hi], ya[hi]])], axis=1)
+    geoms = np.asarray(shapely.linestrings(ends), dtype=object) if len(uv) else np.empty(0, dtype=object)
     return Streets(
         crs=pyproj.CRS.from_user_input(crs),
         node_id=np.arange(len(xa), dtype=np.int64),
