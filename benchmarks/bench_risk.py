@@ -16,7 +16,6 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import time as clock
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +23,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-WINDOWS = [  # (name, days, start, end)
-    ("morning", range(5), clock(6, 30), clock(9, 0)),
-    ("afternoon", range(5), clock(14, 0), clock(16, 30)),
-    ("evening", range(7), clock(20, 0), clock(1, 0)),
-]
+from make_synthetic_network import WINDOWS  # noqa: E402
 
 
 def run_case(case: str, n_nodes: int, n_incidents: int) -> dict[str, object]:

@@ -10,6 +10,7 @@ Atlanta so that lon/lat conversions are realistic.
 from __future__ import annotations
 
 import argparse
+from datetime import time as clock
 
 import numpy as np
 from scipy import sparse
@@ -23,6 +24,12 @@ DROP_SHARE = 0.10
 DIAGONAL_SHARE = 0.05
 ORIGIN = (735_000.0, 3_730_000.0)  # UTM 16N, central Atlanta
 CRS = "EPSG:32616"
+#: the three time windows the synthetic benchmarks plan for: (name, weekdays, start, end)
+WINDOWS = [
+    ("morning", range(5), clock(6, 30), clock(9, 0)),
+    ("afternoon", range(5), clock(14, 0), clock(16, 30)),
+    ("evening", range(7), clock(20, 0), clock(1, 0)),
+]
 
 
 def make_synthetic_network(n_nodes: int, *, seed: int = 0) -> Streets:
